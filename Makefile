@@ -1,0 +1,48 @@
+# One venv at the repo root; every target builds on `install`. CI calls `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run index test lint fmt eval bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) --version >/dev/null 2>&1 || { echo "需要 Python 3.11（没有找到 $(PYTHON)）"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Set up, build the index from the bundled knowledge base, and draft one example.
+run: install
+	$(BIN)/huashu index --quiet
+	$(BIN)/huashu kb stats
+	$(BIN)/huashu draft "快递到了，盒子压扁了，里面的奶瓶也裂了" --brand nuanbei
+
+index: install
+	$(BIN)/huashu index
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check rag tests benchmarks
+	$(BIN)/ruff format --check rag tests benchmarks
+
+fmt: install
+	$(BIN)/ruff check --fix rag tests benchmarks
+	$(BIN)/ruff format rag tests benchmarks
+
+eval: install
+	$(BIN)/huashu eval run evals/sets/*_dev.jsonl --json evals/reports/dev.json --report evals/reports/dev.html
+	$(BIN)/huashu eval run evals/sets/*_test.jsonl --json evals/reports/test.json --report evals/reports/test.html
+
+bench: install
+	$(BIN)/python benchmarks/draft_latency.py
+	$(BIN)/python benchmarks/filter.py
+	$(BIN)/python benchmarks/reindex.py
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,220 @@
+"""The `huashu` command line: index, kb stats, draft, eval. Output here, logic in the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+
+from .errors import BadInputError, HuashuError
+
+ORDER_FLAGS = ("order_id", "order_status", "paid_at", "shipped_at", "tracking_no", "carrier")
+
+
+def _app(args, **overrides):
+    from .app import Huashu
+    from .settings import load_settings
+
+    if getattr(args, "path", None):
+        overrides["kb_path"] = Path(args.path)
+    return Huashu(load_settings(**overrides))
+
+
+def _progress(quiet: bool):
+    if quiet or not sys.stderr.isatty():
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    )
+    task = bar.add_task("向量化", total=None)
+    return bar, lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def cmd_index(args) -> int:
+    app = _app(args)
+    bar, progress = _progress(args.quiet)
+    if bar:
+        with bar:
+            report = app.index(full=args.full, progress=progress)
+    else:
+        report = app.index(full=args.full)
+    s = report.summary()
+    print(
+        f"索引第 {report.gen} 代（{report.provider}），用时 {report.seconds:.2f} 秒："
+        f"新增 {s['added']}，更新 {s['updated']}，删除 {s['removed']}，未变 {s['unchanged']}，失败文件 {len({f['file'] for f in report.failed})}。"
+    )
+    for notice in report.notices:
+        print(f"注意：{notice}")
+    for f in report.failed:
+        where = (
+            f["file"]
+            + (f":{f['line']}" if f.get("line") else "")
+            + (f" [{f['field']}]" if f.get("field") else "")
+        )
+        print(f"失败：{where}: {f['reason']}")
+    for w in report.warnings:
+        print(f"提醒：{w['file']}{':' + str(w['line']) if w.get('line') else ''}: {w['reason']}")
+    if report.kept_from_broken_files:
+        print(f"出错文件里以前索引的 {len(report.kept_from_broken_files)} 条内容保留不变，直到文件修好。")
+    if args.json:
+        Path(args.json).write_text(report.to_json(), encoding="utf-8")
+    return 0
+
+
+def cmd_kb_stats(args) -> int:
+    app = _app(args)
+    reader = app.reader
+    manifest = reader.manifest
+    kinds = Counter(key.split(":", 1)[0] for key in manifest.items)
+    scripts = reader.scripts()
+    stats = {
+        "kinds": dict(kinds),
+        "scripts_per_scenario": dict(sorted(Counter(s.scenario for s in scripts).items())),
+        "scripts_per_brand": dict(sorted(Counter(b for s in scripts for b in s.brands).items())),
+        "embedding": manifest.provider,
+        "dim": manifest.dim,
+        "built_at": manifest.built_at,
+        "kb_path": manifest.kb_path,
+        "kb_fingerprint": manifest.kb_fingerprint,
+        "gen": manifest.gen,
+        "store": app.store.location,
+        "last_report": manifest.last_report,
+    }
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+        return 0
+    print(
+        f"索引第 {manifest.gen} 代，{manifest.built_at} 由 {manifest.kb_path} 建立（向量：{manifest.provider}，{manifest.dim} 维）"
+    )
+    print(f"存储：{app.store.location}；知识库指纹 {manifest.kb_fingerprint}")
+    print("条目：" + "，".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    print("各品牌话术：" + "，".join(f"{k} {v}" for k, v in stats["scripts_per_brand"].items()))
+    print("各场景话术：")
+    for scenario, n in stats["scripts_per_scenario"].items():
+        print(f"  {scenario:<22} {n}")
+    return 0
+
+
+def cmd_draft(args) -> int:
+    app = _app(args)
+    order = {k: getattr(args, k) for k in ORDER_FLAGS if getattr(args, k)}
+    conversation = []
+    if args.conversation:
+        try:
+            conversation = json.loads(Path(args.conversation).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise BadInputError(
+                f'读不了对话文件 {args.conversation}：{exc}。它应该是 [{{"role": "customer", "text": "…"}}, …]。'
+            ) from exc
+    result = app.draft(args.message, brand=args.brand, order=order, conversation=conversation)
+    if args.json:
+        out = {
+            "draft": result.draft,
+            "scenario": result.scenario,
+            "mode": result.mode,
+            "brand": result.brand,
+            "matched": result.matched,
+            "blocked": result.blocked,
+            "script_id": result.script_id,
+            "sources": [
+                {
+                    "id": h.id,
+                    "kind": h.kind,
+                    "scenario": h.scenario,
+                    "score": round(h.score, 4),
+                    "matched_via": h.matched_via,
+                }
+                for h in result.sources
+            ],
+            "violations": [
+                {
+                    "category": v.category,
+                    "span": v.text,
+                    "start": v.span[0],
+                    "end": v.span[1],
+                    "action": v.action,
+                    "reason": v.reason,
+                    "rule_id": v.rule_id,
+                }
+                for v in result.violations
+            ],
+            "notices": list(result.notices),
+            "timings_ms": result.timings_ms,
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    print(result.draft)
+    print(
+        f"\n— 场景 {result.scenario}，话术 {result.script_id or '（无匹配）'}，{result.timings_ms['total']:.1f} ms"
+    )
+    for v in result.violations:
+        print(f"— 合规 {v.category}：「{v.text}」{v.action}（{v.reason}）")
+    for n in result.notices:
+        print(f"— 注意：{n}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="huashu", description="话术助手：电商客服回复草稿")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="re-index the knowledge base (incremental)")
+    p.add_argument("path", nargs="?", help="knowledge-base directory (default: HUASHU_KB_PATH)")
+    p.add_argument("--full", action="store_true", help="re-embed everything")
+    p.add_argument("--json", metavar="OUT", help="also write the report as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_index)
+
+    kb = sub.add_parser("kb", help="knowledge-base tools").add_subparsers(dest="kb_command", required=True)
+    p = kb.add_parser("stats", help="counts per kind, scenario and brand; how the index was built")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_kb_stats)
+
+    p = sub.add_parser("draft", help="draft a reply to one customer message")
+    p.add_argument("message")
+    p.add_argument("--brand", required=True)
+    for flag in ORDER_FLAGS:
+        p.add_argument("--" + flag.replace("_", "-"), dest=flag)
+    p.add_argument("--conversation", metavar="FILE", help="earlier turns as JSON: [{role, text}, …]")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_draft)
+
+    try:
+        from .evaluation.cli import add_eval_commands
+    except ImportError:  # the eval runner is optional at this stage
+        pass
+    else:
+        add_eval_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return args.func(args)
+    except BadInputError as exc:
+        print(f"输入有误：{exc}", file=sys.stderr)
+        return 2
+    except HuashuError as exc:
+        print(f"出错了：{exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("已中断。", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""Incremental, crash-safe re-indexing of the knowledge base into Chroma.
+
+Only items whose content hash changed are embedded again; items of deleted files are
+removed; a broken file keeps what it contributed before. New records are written first,
+then the manifest is replaced in one write, then records no longer needed are deleted:
+readers see either the old index or the new one, never a half-built state.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .embeddings import ProviderEmbeddings
+from .errors import HuashuError
+from .kb import SLOT_RE, KnowledgeBase, content_hash
+from .normalize import normalize
+from .store import KINDS, Manifest, Store, space_id
+from .types import ALL_BRANDS, Policy, ReferenceChunk, Script
+
+log = logging.getLogger(__name__)
+TEXT_VERSION = "1"  # bump when the embedded text of an item changes shape: forces re-embedding
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One vector of the index: a text that points back to its item."""
+
+    id: str
+    collection: str
+    text: str
+    metadata: dict
+
+
+@dataclass
+class IndexReport:
+    """What a re-index did: added / updated / removed / unchanged / failed, with reasons."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
+    kept_from_broken_files: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    embedded: int = 0
+    gen: int = 0
+    provider: str = ""
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> dict:
+        """Return counts only."""
+        return {k: len(v) for k, v in asdict(self).items() if isinstance(v, list)} | {
+            "embedded": self.embedded,
+            "gen": self.gen,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self) | {"summary": self.summary()}, ensure_ascii=False, indent=2)
+
+
+def item_key(item) -> str:
+    """Return the index key of a knowledge item: kind and id."""
+    kind = {Script: "script", Policy: "policy", ReferenceChunk: "reference"}[type(item)]
+    return f"{kind}:{item.id}"
+
+
+def strip_template(reply: str) -> str:
+    """Return a reply without slots and optional-segment brackets, for matching."""
+    return SLOT_RE.sub("", reply).replace("[", "").replace("]", "")
+
+
+def _payload(item) -> dict:
+    data = asdict(item)
+    data.pop("line", None)
+    for k in ("valid_from", "valid_to"):
+        if data.get(k) is not None:
+            data[k] = data[k].isoformat()
+    return data
+
+
+def item_hash(item) -> str:
+    """Return the content hash of everything about an item that the index stores."""
+    return content_hash(TEXT_VERSION + json.dumps(_payload(item), ensure_ascii=False, sort_keys=True))
+
+
+def _texts(item) -> list[tuple[str, str]]:
+    """Return (variant, text to embed) pairs: every way an item can be found."""
+    if isinstance(item, Script):
+        out = [("title", item.title), ("reply", strip_template(item.reply))]
+        out += [(f"example{i}", ex) for i, ex in enumerate(item.customer_examples)]
+        return out
+    if isinstance(item, Policy):
+        return [("body", f"{item.title}\n{item.body}")]
+    return [("chunk", f"{item.heading}\n{item.text}" if item.heading else item.text)]
+
+
+def _scopes(item) -> tuple[str, ...]:
+    brands = getattr(item, "brands", (ALL_BRANDS,))
+    return (ALL_BRANDS,) if ALL_BRANDS in brands else tuple(brands)
+
+
+def build_records(item, key: str, h: str, store: Store, space: str) -> list[Record]:
+    """Return the records of one item, one per (text variant, brand scope)."""
+    kind = key.split(":", 1)[0]
+    brands = getattr(item, "brands", (ALL_BRANDS,))
+    base = {
+        "key": key,
+        "kind": kind,
+        "scenario": getattr(item, "scenario", "") or "",
+        "hash": h,
+        "source": item.source,
+        "brands": "|" + "|".join(brands) + "|",
+    }
+    records = []
+    for variant, text in _texts(item):
+        meta = base | {"variant": variant}
+        if variant in ("reply", "body", "chunk"):
+            meta["payload"] = json.dumps(_payload(item), ensure_ascii=False)
+        for scope in _scopes(item):
+            records.append(
+                Record(
+                    id=f"{key}|{variant}|{scope}|{h[:12]}",
+                    collection=store.name(space, kind, scope),
+                    text=normalize(text),
+                    metadata=meta | {"scope": scope},
+                )
+            )
+    return records
+
+
+class _Lock:
+    """An exclusive lock on the data directory so two re-indexes never interleave."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(path, "w")  # noqa: SIM115
+
+    def __enter__(self):
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            self._file.close()
+            raise HuashuError("另一个重新索引正在进行；等它结束后再试。") from exc
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._file.close()
+
+
+class Indexer:
+    """Bring the Chroma index in line with a loaded knowledge base."""
+
+    def __init__(self, store: Store, embeddings: ProviderEmbeddings, lock_path: Path):
+        self.store = store
+        self.embeddings = embeddings
+        self.lock_path = lock_path
+        self.space = space_id(embeddings.name)
+
+    def run(self, kb: KnowledgeBase, *, full: bool = False, progress: Progress | None = None) -> IndexReport:
+        """Re-index `kb`: embed what changed, flip the manifest, clean up; return the report."""
+        with _Lock(self.lock_path):
+            return self._run(kb, full=full, progress=progress)
+
+    def _run(self, kb: KnowledgeBase, *, full: bool, progress: Progress | None) -> IndexReport:
+        started = time.perf_counter()
+        report = IndexReport(provider=self.embeddings.name)
+        old = self.store.read_manifest() or Manifest()
+        if old.pending is not None:
+            report.notices.append(
+                f"上一次重新索引（第 {old.pending} 代）没有完成；它写了一半的内容已清理，之前的索引一直在正常服务。"
+            )
+            self._clean_orphans(old)
+        if old.provider and old.provider != self.embeddings.name:
+            report.notices.append(f"向量模型从 {old.provider} 换成了 {self.embeddings.name}：全部重建。")
+            full = True
+        desired, sources = self._desired(kb, old, report)
+        old_items = {} if full else old.items
+        new_items: dict[str, dict] = {}
+        to_embed: list[Record] = []
+        for key, (item, h) in desired.items():
+            prev = old.items.get(key) if item is None else old_items.get(key)
+            if prev and prev["h"] == h and (item is None or prev["s"] == item.source):
+                new_items[key] = prev
+                report.unchanged.append(key)
+                continue
+            records = build_records(item, key, h, self.store, self.space)
+            to_embed += records
+            new_items[key] = {"h": h, "s": item.source, "r": [r.id for r in records]}
+            (report.updated if key in old.items else report.added).append(key)
+        report.removed = sorted(set(old.items) - set(desired))
+        report.gen = old.gen
+        if not (report.changed or full or to_embed):
+            report.seconds = time.perf_counter() - started
+            return report
+        new = Manifest(
+            gen=old.gen + 1,
+            provider=self.embeddings.name,
+            dim=self.embeddings.dim,
+            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            kb_path=str(kb.root),
+            kb_fingerprint=kb.fingerprint(),
+            items=new_items,
+            files=sources,
+        )
+        old.pending = new.gen
+        old.items = old.items or {}
+        self.store.write_manifest(old)  # marks the run: a crash from here on is cleaned up next time
+        self._write_records(to_embed, progress)
+        report.embedded = len(to_embed)
+        keep = new.record_ids()
+        new.retired = sorted(old.record_ids() - keep)
+        report.gen = new.gen
+        report.seconds = time.perf_counter() - started
+        new.last_report = report.summary()
+        self.store.write_manifest(new)  # the switch: from now on readers see the new index
+        self._delete(old.retired)  # retired one generation ago: no reader can still use them
+        if full:
+            self._drop_other_spaces()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _desired(self, kb: KnowledgeBase, old: Manifest, report: IndexReport):
+        """Return {key: (item, hash)} the index should hold, and {source: file hash}."""
+        desired: dict[str, tuple] = {}
+        sources: dict[str, str] = {}
+        broken = set()
+        for f in kb.files:
+            for p in f.problems:
+                entry = {"file": p.file, "line": p.line, "field": p.field, "reason": p.message}
+                (report.failed if p.severity == "error" else report.warnings).append(entry)
+            if f.kind not in ("script", "policy", "reference"):
+                continue
+            if not f.ok:
+                broken.add(f.path)
+                sources[f.path] = old.files.get(f.path, "")
+                continue
+            sources[f.path] = f.hash
+            for item in f.items:
+                desired[item_key(item)] = (item, item_hash(item))
+        for key, prev in old.items.items():  # a broken file keeps what it contributed before
+            if prev["s"] in broken and key not in desired:
+                desired[key] = (None, prev["h"])
+                report.kept_from_broken_files.append(key)
+        return desired, sources
+
+    def _write_records(self, records: list[Record], progress: Progress | None) -> None:
+        total = len(records)
+        if progress:
+            progress(0, total)
+        batch = 512
+        for start in range(0, total, batch):
+            chunk = records[start : start + batch]
+            vectors = self.embeddings.embed_documents([r.text for r in chunk])
+            by_collection: dict[str, list[int]] = {}
+            for i, r in enumerate(chunk):
+                by_collection.setdefault(r.collection, []).append(i)
+            for name, idx in by_collection.items():
+                self.store.collection(name).upsert(
+                    ids=[chunk[i].id for i in idx],
+                    embeddings=[vectors[i] for i in idx],
+                    documents=[chunk[i].text for i in idx],
+                    metadatas=[chunk[i].metadata for i in idx],
+                )
+            if progress:
+                progress(min(start + batch, total), total)
+
+    def _delete(self, record_ids: list[str]) -> None:
+        by_collection: dict[str, list[str]] = {}
+        for rid in record_ids:
+            key, variant, scope, _ = rid.rsplit("|", 3)
+            kind = key.split(":", 1)[0]
+            by_collection.setdefault(self.store.name(self.space, kind, scope), []).append(rid)
+        for name, ids in by_collection.items():
+            col = self.store.collection(name, create=False)
+            if col is not None:
+                for i in range(0, len(ids), 5000):
+                    col.delete(ids=ids[i : i + 5000])
+
+    def _clean_orphans(self, manifest: Manifest) -> None:
+        """Delete records a killed run wrote that no manifest names."""
+        keep = manifest.record_ids() | set(manifest.retired)
+        for name in self.store.collection_names():
+            if name.endswith("-manifest"):
+                continue
+            col = self.store.collection(name, create=False)
+            ids = col.get(include=[])["ids"] if col is not None else []
+            stale = [i for i in ids if i not in keep]
+            for i in range(0, len(stale), 5000):
+                col.delete(ids=stale[i : i + 5000])
+        manifest.pending = None
+        self.store.write_manifest(manifest)
+
+    def _drop_other_spaces(self) -> None:
+        mine = f"{self.store.prefix}-{self.space}-"
+        for name in self.store.collection_names():
+            if not name.startswith(mine) and not name.endswith("-manifest"):
+                self.store.drop(name)
+
+
+def partitions(store: Store, space: str, brand: str | None, kinds=KINDS) -> list[str]:
+    """Return the collection names a query for `brand` searches (all brands when None)."""
+    names = store.collection_names()
+    out = []
+    for kind in kinds:
+        prefix = store.name(space, kind, "")
+        for name in names:
+            scope = name[len(prefix) :] if name.startswith(prefix) else None
+            if scope is not None and (brand is None or scope in (ALL_BRANDS, brand)):
+                out.append(name)
+    return sorted(out)

@@ -1,0 +1,159 @@
+"""The Chroma side of the index: client, partitioned collections and the manifest.
+
+Records live in one collection per (embedding space, kind, brand scope), so a brand's
+query searches only its own and the generic partition, with no metadata `where` filter.
+The manifest (a single record in its own collection, written in one step) names the
+records that make up the serving index: a record not in the manifest is invisible, so
+a re-index killed halfway leaves the previous index serving unchanged.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import zlib
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from .errors import ConfigError, HuashuError
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+MANIFEST_ID = "manifest"
+KINDS = ("script", "policy", "reference")
+
+
+@dataclass
+class Manifest:
+    """What the serving index is made of, and how and when it was built."""
+
+    gen: int = 0
+    provider: str = ""
+    dim: int = 0
+    built_at: str = ""
+    kb_path: str = ""
+    kb_fingerprint: str = ""
+    items: dict[str, dict] = field(default_factory=dict)  # key -> {"h": hash, "s": source, "r": [record ids]}
+    files: dict[str, str] = field(default_factory=dict)  # source path -> content hash
+    retired: list[str] = field(default_factory=list)  # record ids superseded by this generation
+    pending: int | None = None  # a generation being written; set while a re-index runs
+    last_report: dict = field(default_factory=dict)
+
+    def record_ids(self) -> set[str]:
+        """Return the ids of every record in the serving index."""
+        return {rid for item in self.items.values() for rid in item["r"]}
+
+    def encode(self) -> str:
+        raw = json.dumps(self.__dict__, ensure_ascii=False, separators=(",", ":")).encode()
+        return base64.b64encode(zlib.compress(raw, 6)).decode()
+
+    @classmethod
+    def decode(cls, text: str) -> Manifest:
+        return cls(**json.loads(zlib.decompress(base64.b64decode(text))))
+
+
+def space_id(provider: str) -> str:
+    """Return a short, collection-name-safe id of an embedding provider."""
+    return hashlib.sha1(provider.encode()).hexdigest()[:8]
+
+
+class Store:
+    """A Chroma client (embedded or server) with our collection layout."""
+
+    def __init__(self, settings: Settings):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.prefix = settings.collection_prefix
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if settings.chroma_url:
+                url = urlparse(settings.chroma_url)
+                if not url.hostname:
+                    raise ConfigError(
+                        f"HUASHU_CHROMA_URL {settings.chroma_url!r} 不是有效地址，例如 http://127.0.0.1:8000。"
+                    )
+                self.client = chromadb.HttpClient(
+                    host=url.hostname,
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                )
+                self.location = settings.chroma_url
+            else:
+                settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(
+                    path=str(settings.chroma_dir), settings=chroma_settings
+                )
+                self.location = str(settings.chroma_dir)
+        except HuashuError:
+            raise
+        except Exception as exc:
+            raise HuashuError(
+                f"连不上向量库 {settings.chroma_url or settings.chroma_dir}：{exc}。"
+                "请检查 Chroma 服务是否在运行、地址是否正确。"
+            ) from exc
+        self._collections: dict[str, object] = {}
+
+    # ---- collections ----
+    def name(self, space: str, kind: str, scope: str) -> str:
+        return f"{self.prefix}-{space}-{kind}-{scope}"
+
+    def collection(self, name: str, *, create: bool = True):
+        """Return a collection by name (cosine distance), creating it if asked; None if absent."""
+        col = self._collections.get(name)
+        if col is None:
+            if create:
+                col = self.client.get_or_create_collection(
+                    name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+                )
+            else:
+                try:
+                    col = self.client.get_collection(name, embedding_function=None)
+                except Exception:  # chromadb raises NotFoundError / ValueError by version
+                    return None
+            self._collections[name] = col
+        return col
+
+    def collection_names(self) -> list[str]:
+        """Return every collection of ours."""
+        return [
+            c.name if hasattr(c, "name") else str(c)
+            for c in self.client.list_collections()
+            if (c.name if hasattr(c, "name") else str(c)).startswith(self.prefix + "-")
+        ]
+
+    def drop(self, name: str) -> None:
+        self._collections.pop(name, None)
+        try:
+            self.client.delete_collection(name)
+        except Exception:
+            log.debug("collection %s already gone", name)
+
+    # ---- manifest ----
+    def _manifest_collection(self):
+        return self.collection(f"{self.prefix}-manifest")
+
+    def read_manifest(self) -> Manifest | None:
+        """Return the manifest, or None when no index was ever built."""
+        got = self._manifest_collection().get(ids=[MANIFEST_ID], include=["documents"])
+        if not got["ids"]:
+            return None
+        return Manifest.decode(got["documents"][0])
+
+    def manifest_gen(self) -> tuple[int, int | None] | None:
+        """Return (gen, pending) cheaply, without decoding the item map."""
+        got = self._manifest_collection().get(ids=[MANIFEST_ID], include=["metadatas"])
+        if not got["ids"]:
+            return None
+        meta = got["metadatas"][0] or {}
+        return int(meta.get("gen", 0)), (int(meta["pending"]) if meta.get("pending", -1) >= 0 else None)
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        """Replace the manifest in one write: this is the moment a new index starts serving."""
+        meta = {"gen": manifest.gen, "pending": manifest.pending if manifest.pending is not None else -1}
+        self._manifest_collection().upsert(
+            ids=[MANIFEST_ID], documents=[manifest.encode()], embeddings=[[1.0]], metadatas=[meta]
+        )
