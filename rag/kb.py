@@ -361,14 +361,12 @@ def _load_policy(root: Path, path: Path) -> SourceFile:
     head, body, _ = parts
     value, node, problem = _parse_yaml(rel, head.encode())
     if problem:
-        line = problem.line + 1 if problem.line else 1
-        return SourceFile(rel, "policy", h, problems=(Problem(rel, problem.message, line=line),))
+        return SourceFile(rel, "policy", h, problems=(Problem(rel, problem.message, line=problem.line or 1),))
     if not isinstance(value, dict):
         return SourceFile(
             rel, "policy", h, problems=(Problem(rel, "front matter 应该是 键: 值 的形式。", line=2),)
         )
-    lines = {k: v + 1 for k, v in _key_lines(node).items()}  # front matter starts on line 2
-    f = _Fields(rel, value, 2, lines)
+    f = _Fields(rel, value, 2, _key_lines(node))  # the head keeps its leading newline: lines match the file
     scenarios = f.text_list("scenarios", required=False) or f.text_list("topics", required=False)
     f.scenarios("scenarios", scenarios)
     if not body.strip():

@@ -1,0 +1,120 @@
+"""Shared fixtures: real embeddings, real Chroma in temp dirs, the real knowledge base."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from rag.embeddings import UseM3Embeddings
+from rag.settings import Settings
+
+# Tests never read the developer's environment or .env: every setting is given explicitly.
+for _name in [n for n in os.environ if n.startswith("HUASHU_")]:
+    del os.environ[_name]
+
+REPO = Path(__file__).resolve().parent.parent
+KB = REPO / "knowledge_base"
+EVAL_SETS = REPO / "evals" / "sets"
+
+
+def make_settings(tmp: Path, kb: Path = KB, **overrides) -> Settings:
+    """Return settings with all state under `tmp`."""
+    return Settings(_env_file=None, data_dir=tmp / "data", kb_path=kb, **overrides)
+
+
+@pytest.fixture(scope="session")
+def embeddings() -> UseM3Embeddings:
+    """The default embedding provider, loaded once for the whole session."""
+    emb = UseM3Embeddings(threads=1)
+    emb.warm_up()
+    return emb
+
+
+@pytest.fixture(scope="session")
+def huashu_app(tmp_path_factory, embeddings):
+    """A Huashu over the real knowledge base, with its index built in a temp dir."""
+    from rag import Huashu
+
+    app = Huashu(make_settings(tmp_path_factory.mktemp("app")), embeddings=embeddings)
+    app.index()
+    return app
+
+
+def write_script(path: Path, scripts: list[dict]) -> None:
+    """Write a scripts YAML file from plain dicts."""
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(scripts, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def script(
+    sid: str, scenario: str = "shipping_delay", brands="all", examples=None, reply=None, **extra
+) -> dict:
+    """Return a valid script as a dict; override what a test needs."""
+    return {
+        "id": sid,
+        "scenario": scenario,
+        "brands": brands,
+        "title": f"测试话术 {sid}",
+        "customer_examples": examples
+        or ["什么时候发货", "怎么还没发货", "发货太慢了吧", "催一下发货", "几号能发出"],
+        "reply": reply or "[您的订单{order_id}]我们会在付款后24小时内发货，请您留意订单页的运单号。",
+        "notes": "测试用",
+        "policy_refs": ["shipping_dispatch"],
+        **extra,
+    }
+
+
+@pytest.fixture
+def mini_kb(tmp_path) -> Path:
+    """A small knowledge base in a temp dir: the real brands, tones, rules and two policies, three scripts."""
+    root = tmp_path / "kb"
+    root.mkdir()
+    shutil.copy(KB / "brands.yaml", root / "brands.yaml")
+    shutil.copytree(KB / "tone", root / "tone")
+    if (KB / "compliance").exists():
+        shutil.copytree(KB / "compliance", root / "compliance")
+    (root / "policies").mkdir()
+    for name in ("shipping_dispatch.md", "damage_missing_wrong.md"):
+        shutil.copy(KB / "policies" / name, root / "policies" / name)
+    write_script(
+        root / "scripts" / "order.yaml",
+        [
+            script("ship_a"),
+            script(
+                "damage_a",
+                "damaged_or_missing",
+                examples=["东西碎了", "瓶子破了", "收到就是坏的", "包装压烂了", "裂开了"],
+                reply="非常抱歉，请您拍一张破损处的照片发给我，我为您安排补发或退款。",
+                policy_refs=["damage_missing_wrong"],
+            ),
+        ],
+    )
+    write_script(
+        root / "scripts" / "brand.yaml",
+        [
+            script(
+                "usage_lanxu",
+                "product_usage",
+                ["lanxu"],
+                examples=["精华怎么用", "先用精华还是面霜", "一次用几滴", "早晚都能用吗", "用法"],
+                reply="精华在洁面和爽肤之后使用，取适量轻轻按压至吸收，再用面霜。",
+                policy_refs=[],
+            )
+        ],
+    )
+    (root / "references").mkdir()
+    (root / "references" / "faq.md").write_text(
+        textwrap.dedent("""\
+        # 发货常见问题
+        付款后24小时内发货。节假日顺延。
+        版权所有 © 某网站
+        """),
+        encoding="utf-8",
+    )
+    return root
