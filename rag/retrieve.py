@@ -32,11 +32,16 @@ class RetrievalConfig:
     """Knobs of hybrid retrieval; defaults chosen by measuring on the dev eval split."""
 
     tokenizer: str = "char"
+    fusion: str = "weighted"  # weighted: w_d*cos + w_k*bm25/(bm25+s); rrf: reciprocal-rank fusion
+    rrf_k: int = 20
     dense_weight: float = 1.0
-    keyword_weight: float = 0.35
+    keyword_weight: float = 1.0
     keyword_saturation: float = 8.0  # bm25 -> bm25 / (bm25 + s): an absolute 0..1 scale
-    brand_bonus: float = 0.03
-    no_match_threshold: float = 0.45
+    brand_bonus: float = 0.01
+    reply_weight: float = (
+        1.0  # customers write like the examples, not like the replies: discount reply matches
+    )
+    no_match_threshold: float = 0.40
     dense_candidates: int = 80
     policy_min_score: float = 0.35
 
@@ -50,8 +55,13 @@ class _Partition:
     keys: list[str]
     variants: list[str]
     docs: list[str]
-    keyword: KeywordIndex | None = None
     id_pos: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _KeywordScope:
+    index: KeywordIndex
+    rows: list[tuple[str, str, str, str]]  # (key, variant, scope, doc) per indexed text
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,7 @@ class IndexReader:
         self.manifest = None
         self.partitions: dict[str, _Partition] = {}
         self.payloads: dict[str, dict] = {}
+        self.keyword: dict[str | None, _KeywordScope] = {}
         self._objects: dict[str, Script | Policy] = {}
         self.load()
 
@@ -135,12 +146,28 @@ class IndexReader:
                 if "payload" in meta:
                     payloads[meta["key"]] = json.loads(meta["payload"])
             part.id_pos = {rid: i for i, rid in enumerate(part.ids)}
-            part.keyword = KeywordIndex(part.docs, tokenize)
             parts[name] = part
+        keyword = self._keyword_indexes(parts, tokenize)
         with self._lock:
             self.manifest, self.gen = manifest, manifest.gen
-            self.partitions, self.payloads, self._objects = parts, payloads, {}
+            self.partitions, self.payloads, self._objects, self.keyword = parts, payloads, {}, keyword
             self._checked = time.monotonic()
+
+    @staticmethod
+    def _keyword_indexes(parts: dict[str, _Partition], tokenize) -> dict[str | None, _KeywordScope]:
+        """Build one BM25 index per brand over its own and the generic scripts, so scores share one IDF."""
+        scripts = [p for p in parts.values() if p.kind == "script"]
+        brands = sorted({p.scope for p in scripts if p.scope != ALL_BRANDS})
+        out: dict[str | None, _KeywordScope] = {}
+        for brand in [None, *brands]:
+            rows = [
+                (p.keys[i], p.variants[i], p.scope, p.docs[i])
+                for p in scripts
+                if brand is None or p.scope in (ALL_BRANDS, brand)
+                for i in range(len(p.ids))
+            ]
+            out[brand] = _KeywordScope(KeywordIndex([r[3] for r in rows], tokenize), rows)
+        return out
 
     def refresh(self) -> bool:
         """Reload when a re-index has flipped the manifest since we loaded; return whether it did."""
@@ -267,7 +294,7 @@ class Retriever:
                 pos = part.id_pos.get(rid)
                 if pos is None:  # a record of another generation: not part of the serving index
                     continue
-                key, sim = part.keys[pos], 1.0 - float(dist)
+                key, sim = part.keys[pos], (1.0 - float(dist)) * self._weight(part.variants[pos])
                 if key not in best or sim > best[key][0]:
                     best[key] = (sim, part.docs[pos], part.variants[pos], part.scope)
         return best
@@ -275,19 +302,20 @@ class Retriever:
     # ---- keyword ----
     def _keyword(self, query: str, kind: str, brand: str | None) -> dict[str, tuple[float, str, str, str]]:
         best: dict[str, tuple[float, str, str, str]] = {}
-        for part in self.reader.parts(kind, brand):
-            scores = part.keyword.scores(query) if part.keyword else np.zeros(0)
-            if not scores.size:
-                continue
-            top = np.argpartition(-scores, min(len(scores) - 1, 60))[:60]
-            for pos in top:
-                s = float(scores[pos])
-                if s <= 0:
-                    continue
-                key = part.keys[pos]
-                if key not in best or s > best[key][0]:
-                    best[key] = (s, part.docs[pos], part.variants[pos], part.scope)
+        scope = self.reader.keyword.get(brand) or self.reader.keyword.get(None)
+        scores = scope.index.scores(query) if scope else np.zeros(0)
+        if not scores.size:
+            return best
+        n = min(len(scores), self.config.dense_candidates)
+        for pos in np.argpartition(-scores, n - 1)[:n]:
+            key, variant, part_scope, doc = scope.rows[pos]
+            s = float(scores[pos]) * self._weight(variant)
+            if s > 0 and (key not in best or s > best[key][0]):
+                best[key] = (s, doc, variant, part_scope)
         return best
+
+    def _weight(self, variant: str) -> float:
+        return self.config.reply_weight if variant == "reply" else 1.0
 
     def _fuse(self, dense, keyword, brand, mode):
         cfg = self.config
@@ -313,7 +341,21 @@ class Retriever:
             doc, variant = (d[1], d[2]) if d[0] >= kw_norm and d[1] else (kw[1], kw[2])
             rows.append((score, d[0], kw[0], doc, variant, scope, item))
         rows.sort(key=lambda r: (-r[0], r[6].id))
+        if mode == "fused" and cfg.fusion == "rrf":
+            rows = self._rrf(rows)
         return rows
+
+    def _rrf(self, rows):
+        """Re-rank by reciprocal rank over the dense and the keyword lists; keep the weighted score for no-match."""
+        k = self.config.rrf_k
+        dense_rank = {id(r): i for i, r in enumerate(sorted(rows, key=lambda r: -r[1]))}
+        kw_rank = {id(r): i for i, r in enumerate(sorted(rows, key=lambda r: -r[2]))}
+        w_d, w_k = self.config.dense_weight, self.config.keyword_weight
+
+        def rrf(r):
+            return w_d / (k + dense_rank[id(r)]) + w_k / (k + kw_rank[id(r)])
+
+        return sorted(rows, key=lambda r: (-rrf(r), r[6].id))
 
     # ---- policies ----
     def _policies(self, script: Script | None, vector, brand, today: date) -> tuple[ScoredItem, ...]:
