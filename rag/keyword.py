@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 
@@ -55,6 +56,7 @@ class KeywordIndex:
     def __init__(self, docs: list[str], tokenize=char_tokens):
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.NOTSET)  # bm25s forces DEBUG on import; let our config decide
         self._tokenize = tokenize
         self.size = len(docs)
         self._bm25 = bm25s.BM25()

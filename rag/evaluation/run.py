@@ -1,0 +1,280 @@
+"""Run eval cases through the same Huashu calls the workspace makes, and collect what came back."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+
+from rag.tone import tone_problems
+
+from .cases import Case, ComplianceCase, DraftCase, EvalSet, RetrievalCase, Skipped
+from .metrics import (
+    CaseResult,
+    Ranked,
+    Reported,
+    draft_failures,
+    score_compliance,
+    score_draft,
+    score_retrieval,
+    summarize,
+)
+
+log = logging.getLogger(__name__)
+RESULTS_VERSION = 1
+TOP_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """Everything one run produced: a verdict per case, the lines skipped, and what was measured with."""
+
+    results: tuple[CaseResult, ...]
+    skipped: tuple[Skipped, ...]
+    config: dict
+    files: tuple[str, ...]
+    started_at: str
+    duration_s: float
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 3)
+
+
+def _reported(violations) -> list[Reported]:
+    return [Reported(v.category, tuple(v.span), v.text, v.action) for v in violations]
+
+
+def _as_json(reported: Sequence[Reported]) -> list[dict]:
+    return [
+        {"category": r.category, "span": list(r.span), "text": r.text, "action": r.action} for r in reported
+    ]
+
+
+class EvalRunner:
+    """Run eval cases against one Huashu; `brand` fills in cases that name none, `today` pins policy dates."""
+
+    def __init__(self, app, *, brand: str | None = None, today: date | None = None):
+        self.app = app
+        self.brand = app.check_brand(brand)
+        self.today = today
+
+    def prepare(self, cases: Sequence[Case]) -> tuple[list[Case], list[Skipped]]:
+        """Resolve each case's brand and check brands and script ids against this knowledge base."""
+        scripts = {s.id: s.scenario for s in self.app.reader.scripts()}
+        ready: list[Case] = []
+        skipped: list[Skipped] = []
+        for case in cases:
+            brand = case.brand or self.brand
+            reason = None
+            if brand is not None and brand not in self.app.brands:
+                reason = f"unknown brand {brand!r}; known brands: {', '.join(sorted(self.app.brands))}"
+            elif isinstance(case, DraftCase) and brand is None:
+                reason = 'a draft case needs a brand: add "brand" to the case or pass --brand'
+            elif isinstance(case, RetrievalCase) and case.expected_script:
+                scenario = scripts.get(case.expected_script)
+                if scenario is None:
+                    reason = f"expected_script {case.expected_script!r} is not a script in the index"
+                elif case.expected_scenario and scenario != case.expected_scenario:
+                    reason = (
+                        f"expected_script {case.expected_script!r} is a {scenario} script, "
+                        f"not {case.expected_scenario}"
+                    )
+            if reason:
+                skipped.append(Skipped(case.file, case.line, reason, case.id))
+            else:
+                ready.append(replace(case, brand=brand))
+        return ready, skipped
+
+    def run(
+        self,
+        evalset: EvalSet,
+        on_case: Callable[[CaseResult], None] | None = None,
+        on_start: Callable[[int], None] | None = None,
+    ) -> EvalRun:
+        """Run every usable case of `evalset` in order; a case that raises fails with the error as its reason."""
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        start = time.perf_counter()
+        self.app.warm_up()  # load the model and the index before anything is timed
+        ready, more_skipped = self.prepare(evalset.cases)
+        if on_start:
+            on_start(len(ready))
+        results = []
+        for case in ready:
+            result = self.run_case(case)
+            results.append(result)
+            if on_case:
+                on_case(result)
+        config = self.app.config_summary() | {
+            "today": (self.today or date.today()).isoformat(),
+            "brand_default": self.brand,
+        }
+        skipped = sorted(
+            evalset.skipped + tuple(more_skipped), key=lambda s: (evalset.files.index(s.file), s.line)
+        )
+        return EvalRun(
+            tuple(results),
+            tuple(skipped),
+            config,
+            evalset.files,
+            started_at,
+            round(time.perf_counter() - start, 3),
+        )
+
+    def run_case(self, case: Case) -> CaseResult:
+        """Run one prepared case and judge it."""
+        try:
+            if isinstance(case, RetrievalCase):
+                return self._retrieval(case)
+            if isinstance(case, ComplianceCase):
+                return self._compliance(case)
+            return self._draft(case)
+        except Exception as exc:  # one broken case must not end a run of hundreds; it fails with the error
+            log.warning("%s:%s case %s raised", case.file, case.line, case.id, exc_info=True)
+            return CaseResult(
+                case.id,
+                case.kind,
+                case.file,
+                case.line,
+                False,
+                (f"error: {type(exc).__name__}: {exc}",),
+                detail={"query": getattr(case, "query", getattr(case, "text", "")), "brand": case.brand},
+            )
+
+    def _retrieval(self, case: RetrievalCase) -> CaseResult:
+        t = time.perf_counter()
+        found = self.app.retrieve(case.query, brand=case.brand, k=10, today=self.today)
+        latency = _ms(t)
+        ranked = [Ranked(s.hit.id, s.hit.scenario, round(s.hit.score, 6)) for s in found.scripts]
+        expected = {"scenario": case.expected_scenario, "script": case.expected_script}
+        group = case.expected_scenario
+        if group is None:
+            group = next((r.scenario for r in ranked if r.id == case.expected_script), None)
+        detail = {
+            "query": case.query,
+            "brand": case.brand,
+            "expected": expected,
+            "matched": found.matched,
+            "top": [vars(r) for r in ranked[:TOP_SHOWN]],
+        }
+        return score_retrieval(
+            case, ranked, matched=found.matched, latency_ms=latency, group=group, detail=detail
+        )
+
+    def _compliance(self, case: ComplianceCase) -> CaseResult:
+        if case.sources is not None:
+            sources = list(case.sources)
+        else:  # the library grounds numbers in the brand's policies; pin their date when asked to
+            sources = self.app.policy_texts(case.brand, self.today) if self.today else None
+        t = time.perf_counter()
+        checked = self.app.check(case.text, brand=case.brand, sources=sources)
+        latency = _ms(t)
+        reported = _reported(checked.violations)
+        detail = {
+            "text": case.text,
+            "brand": case.brand,
+            "expected": [{"category": e.category, "match": e.match} for e in case.expected],
+            "reported": _as_json(reported),
+            "final_text": checked.text,
+        }
+        return score_compliance(case, reported, latency_ms=latency, detail=detail)
+
+    def _draft(self, case: DraftCase) -> CaseResult:
+        t = time.perf_counter()
+        result = self.app.draft(case.query, brand=case.brand, today=self.today)
+        latency = _ms(t)
+        leftover = _reported(
+            self.app.check(result.draft, brand=case.brand, sources=self._grounding(result)).violations
+        )
+        brand = self.app.brands[case.brand]
+        tone = tone_problems(result.draft, self.app.tones[brand.tone]) if brand.tone in self.app.tones else []
+        reasons = draft_failures(
+            case,
+            draft=result.draft,
+            scenario=result.scenario,
+            leftover=leftover,
+            tone=tone,
+            blocked=result.blocked,
+            block_reason=result.notices[-1] if result.blocked and result.notices else "",
+        )
+        detail = {
+            "query": case.query,
+            "brand": case.brand,
+            "expected": {
+                "scenario": case.expected_scenario,
+                "must_include_any": list(case.must_include_any),
+                "must_not_include": list(case.must_not_include),
+            },
+            "top": [
+                {"id": h.id, "scenario": h.scenario, "score": round(h.score, 6)}
+                for h in result.sources
+                if h.kind == "script"
+            ][:TOP_SHOWN],
+            "scenario": result.scenario,
+            "script_id": result.script_id,
+            "matched": result.matched,
+            "draft": result.draft,
+            "filtered": _as_json(_reported(result.violations)),
+            "leftover": _as_json(leftover),
+            "tone": tone,
+        }
+        return score_draft(case, reasons, latency_ms=latency, detail=detail)
+
+    def _grounding(self, result) -> list[str]:
+        """Return the texts the draft was grounded in: its script, its policies, the brand's policies in force."""
+        reader = self.app.reader
+        texts = []
+        script = reader.item(f"script:{result.script_id}") if result.script_id else None
+        if script is not None:
+            texts.append(script.reply)
+        for hit in result.sources:
+            policy = reader.item(f"policy:{hit.id}") if hit.kind == "policy" else None
+            if policy is not None:
+                texts.append(policy.body)
+        return texts + self.app.policy_texts(result.brand, self.today)
+
+
+def results_json(run: EvalRun) -> dict:
+    """Return the results document: the contract's keys first, then the breakdowns."""
+    summary = summarize(run.results)
+    failures = [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "reason": r.reason,
+            "file": r.file,
+            "line": r.line,
+            "reasons": list(r.reasons),
+            "detail": r.detail,
+        }
+        for r in run.results
+        if not r.passed
+    ]
+    cases = [
+        {"file": r.file, "line": r.line, "id": r.id, "kind": r.kind, "passed": r.passed, "group": r.group}
+        | ({"rank": r.rank} if r.kind == "retrieval" else {})
+        | {"latency_ms": r.latency_ms}
+        for r in run.results
+    ]
+    return {
+        "retrieval": summary["retrieval"],
+        "compliance": summary["compliance"],
+        "draft": summary["draft"],
+        "latency_ms": summary["latency_ms"],
+        "config": run.config,
+        "failures": failures,
+        "per_scenario": summary["per_scenario"],
+        "per_category": summary["per_category"],
+        "skipped": [{"file": s.file, "line": s.line, "id": s.id, "reason": s.reason} for s in run.skipped],
+        "cases": cases,
+        "run": {
+            "version": RESULTS_VERSION,
+            "files": list(run.files),
+            "started_at": run.started_at,
+            "duration_s": run.duration_s,
+            "cases_run": len(run.results),
+            "lines_skipped": len(run.skipped),
+        },
+    }
