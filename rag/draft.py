@@ -64,4 +64,5 @@ def script_draft(
         kept = [s for s in _SENTENCE.findall(body) if not _said_before(s, earlier)]
         body = "".join(kept).strip() or body
     first_turn = not any(t.role == "agent" for t in conversation)
-    return apply_tone(body, tone, brand, first_turn=first_turn)
+    closing_script = script is not None and script.scenario == "closing"  # it is the sign-off already
+    return apply_tone(body, tone, brand, first_turn=first_turn, closing=not closing_script)

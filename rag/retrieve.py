@@ -159,7 +159,11 @@ class IndexReader:
         scripts = [p for p in parts.values() if p.kind == "script"]
         brands = sorted({p.scope for p in scripts if p.scope != ALL_BRANDS})
         out: dict[str | None, _KeywordScope] = {}
-        for brand in [None, *brands]:
+        for brand in [
+            None,
+            ALL_BRANDS,
+            *brands,
+        ]:  # ALL_BRANDS: generic only, for a brand with no scripts of its own
             rows = [
                 (p.keys[i], p.variants[i], p.scope, p.docs[i])
                 for p in scripts
@@ -302,7 +306,8 @@ class Retriever:
     # ---- keyword ----
     def _keyword(self, query: str, kind: str, brand: str | None) -> dict[str, tuple[float, str, str, str]]:
         best: dict[str, tuple[float, str, str, str]] = {}
-        scope = self.reader.keyword.get(brand) or self.reader.keyword.get(None)
+        indexes = self.reader.keyword
+        scope = indexes.get(None) if brand is None else indexes.get(brand) or indexes.get(ALL_BRANDS)
         scores = scope.index.scores(query) if scope else np.zeros(0)
         if not scores.size:
             return best
