@@ -1,0 +1,175 @@
+"""Find rule terms and patterns in a draft, whatever its disguise, and drop the excepted ones."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+
+from rag.compliance.rules import Rule, RuleSet
+from rag.compliance.text import BOUNDARIES, TextView
+
+_END = ""  # trie key holding the payloads of a term ending here
+_EXCEPTION = object()  # trie payload marking a global exception
+_NEG_WINDOW = 10  # compact characters looked at before a claim for a negation
+_META_WINDOW = 10  # compact characters looked at after a claim for "这种说法" and the like
+_OPEN_QUOTES = "“‘「『\"'《"
+_CLOSE_QUOTES = "”’」』\"'》"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A rule match: compact-text span and original-text span."""
+
+    rule: Rule
+    start: int  # compact index
+    end: int
+    span: tuple[int, int]  # original text
+    keep: str = ""  # text of a pattern's (?P<keep>...) group, for replacements such as "很{keep}"
+
+
+class _Trie:
+    """A character trie over compact-form terms; payloads are whatever the caller stores."""
+
+    def __init__(self) -> None:
+        self.root: dict = {}
+
+    def add(self, term: str, payload: object) -> None:
+        node = self.root
+        for ch in term:
+            node = node.setdefault(ch, {})
+        node.setdefault(_END, []).append(payload)
+
+    def scan(self, text: str) -> list[tuple[int, int, object]]:
+        """Return every (start, end, payload) of every stored term found in `text`."""
+        out: list[tuple[int, int, object]] = []
+        root = self.root
+        n = len(text)
+        for i in range(n):
+            node = root.get(text[i])
+            j = i + 1
+            while node is not None:
+                payloads = node.get(_END)
+                if payloads:
+                    out.extend((i, j, p) for p in payloads)
+                if j >= n:
+                    break
+                node = node.get(text[j])
+                j += 1
+        return out
+
+
+class Matcher:
+    """Match every term and pattern rule of a RuleSet against a TextView."""
+
+    def __init__(self, ruleset: RuleSet):
+        self.ruleset = ruleset
+        self.term_rules = [r for r in ruleset.rules if r.terms]
+        self.pattern_rules = [r for r in ruleset.rules if r.patterns and r.detector is None]
+        self._terms = _Trie()  # rule terms and the global exceptions, found in one pass
+        for rule in self.term_rules:
+            for term in rule.terms:
+                self._terms.add(term, rule)
+        for term in ruleset.exceptions:
+            self._terms.add(term, _EXCEPTION)
+        self._rule_exceptions: dict[str, _Trie] = {}
+        for rule in ruleset.rules:
+            if rule.exceptions:
+                trie = _Trie()
+                for term in rule.exceptions:
+                    trie.add(term, None)
+                self._rule_exceptions[rule.id] = trie
+        self._negations = _Trie()
+        for cue in ruleset.negation_cues:
+            self._negations.add(cue, None)
+        self._meta = _Trie()
+        for cue in ruleset.meta_cues:
+            self._meta.add(cue, None)
+
+    def find(self, view: TextView, *, brand: str | None) -> list[Hit]:
+        """Return the hits of all term and pattern rules in force for `brand`, exceptions removed."""
+        return self.scan(view, brand=brand)[0]
+
+    def scan(self, view: TextView, *, brand: str | None) -> tuple[list[Hit], list[tuple[int, int]]]:
+        """Return the hits (exceptions removed) and the original-text spans of the global exceptions."""
+        compact = view.compact
+        if not compact:
+            return [], []
+        raw: list[tuple[int, int, Rule, str]] = []
+        global_exc: list[tuple[int, int]] = []
+        for start, end, payload in self._terms.scan(compact):
+            if payload is _EXCEPTION:
+                global_exc.append((start, end))
+            elif payload.applies_to(brand):  # type: ignore[union-attr]
+                raw.append((start, end, payload, ""))  # type: ignore[arg-type]
+        for rule in self.pattern_rules:
+            if not rule.applies_to(brand):
+                continue
+            for pattern in rule.patterns:
+                has_keep = "keep" in pattern.groupindex
+                for m in pattern.finditer(compact):
+                    if m.end() > m.start():
+                        raw.append((m.start(), m.end(), rule, (m.group("keep") or "") if has_keep else ""))
+        exc_spans = [view.compact_span(s, e) for s, e in global_exc]
+        if not raw:
+            return [], exc_spans
+        hits: list[Hit] = []
+        for start, end, rule, keep in raw:
+            if self._excepted(compact, start, end, rule, global_exc):
+                continue
+            if rule.negatable and self._negated(compact, start):
+                continue
+            if self._quoted(view, start, end):
+                continue
+            hits.append(Hit(rule, start, end, view.compact_span(start, end), keep))
+        return _drop_nested(hits), exc_spans
+
+    def _excepted(
+        self, compact: str, start: int, end: int, rule: Rule, global_exc: list[tuple[int, int]]
+    ) -> bool:
+        if any(s < end and start < e for s, e in global_exc):
+            return True
+        trie = self._rule_exceptions.get(rule.id)
+        if trie is None:
+            return False
+        lo, hi = max(0, start - 12), min(len(compact), end + 12)
+        return any(lo + s < end and start < lo + e for s, e, _ in trie.scan(compact[lo:hi]))
+
+    def negated_at(self, view: TextView, norm_index: int) -> bool:
+        """Return whether a negation cue stands just before `norm_index` of the normalised text, in its clause."""
+        return self._negated(view.compact, bisect_left(view.compact_norm, norm_index))
+
+    def _negated(self, compact: str, start: int) -> bool:
+        lo = start
+        while lo > 0 and start - lo < _NEG_WINDOW and compact[lo - 1] not in BOUNDARIES:
+            lo -= 1
+        return bool(lo < start and self._negations.scan(compact[lo:start]))
+
+    def _quoted(self, view: TextView, start: int, end: int) -> bool:
+        compact = view.compact
+        hi = end
+        while hi < len(compact) and hi - end < _META_WINDOW and compact[hi] not in BOUNDARIES:
+            hi += 1
+        if hi > end and self._meta.scan(compact[end:hi]):
+            return True
+        norm = view.norm
+        ns, ne = view.compact_norm[start], view.compact_norm[end - 1] + 1
+        before = norm[max(0, ns - 6) : ns]
+        after = norm[ne : ne + 6]
+        opened = max(before.rfind(q) for q in _OPEN_QUOTES)
+        if opened < 0 or any(c in BOUNDARIES for c in before[opened + 1 :]):
+            return False
+        closes = [after.find(q) for q in _CLOSE_QUOTES if q in after]
+        return bool(closes) and not any(c in BOUNDARIES for c in after[: min(closes)])
+
+
+def _drop_nested(hits: list[Hit]) -> list[Hit]:
+    """Keep one hit per category where spans nest: the longest, then the earliest rule."""
+    hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
+    kept: list[Hit] = []
+    for hit in hits:
+        if any(
+            k.rule.category == hit.rule.category and k.start <= hit.start and hit.end <= k.end for k in kept
+        ):
+            continue
+        kept.append(hit)
+    return kept

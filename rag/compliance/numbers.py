@@ -1,0 +1,205 @@
+"""Numbers with units in a draft (24小时, 七天, 五元, 85%) and whether a source supports them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_CN = "零〇一二两三四五六七八九十百千万"
+_NUM = rf"(?:\d+(?:\.\d+)?|[{_CN}]+|半|双|翻)"
+# Longest unit spellings first so 个小时 wins over 个.
+_UNITS: dict[str, tuple[str, float]] = {
+    "个小时": ("time", 60), "小时": ("time", 60), "个钟头": ("time", 60), "钟头": ("time", 60),
+    "个工作日": ("time", 1440), "工作日": ("time", 1440), "个自然日": ("time", 1440), "自然日": ("time", 1440),
+    "天": ("time", 1440), "日": ("time", 1440),
+    "个星期": ("time", 10080), "星期": ("time", 10080), "周": ("time", 10080),
+    "个月": ("month", 1), "年": ("month", 12),
+    "块钱": ("yuan", 1), "元": ("yuan", 1), "块": ("yuan", 1),
+    "%": ("percent", 1), "折": ("discount", 1),
+    "件": ("piece", 1), "个": ("piece", 1), "片": ("piece", 1), "瓶": ("piece", 1), "支": ("piece", 1),
+    "盒": ("piece", 1), "包": ("piece", 1), "袋": ("piece", 1), "份": ("piece", 1), "套": ("piece", 1),
+    "张": ("piece", 1), "条": ("piece", 1), "双": ("piece", 1),
+    "次": ("times", 1), "倍": ("times", 1),
+}  # fmt: skip
+_UNIT_RE = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
+_QUANTITY = re.compile(
+    rf"(?=[0-9{_CN}半双翻百¥])(?:(?<![0-9a-z.*#第])(?P<a>{_NUM})(?:\s*(?:-|~|至|到|—|或)\s*(?P<b>{_NUM}))?\s*(?P<unit>{_UNIT_RE})"
+    rf"|百分之(?P<pa>{_NUM})(?:\s*(?:-|~|至|到)\s*(?:百分之)?(?P<pb>{_NUM}))?"
+    rf"|¥\s*(?P<ya>\d+(?:\.\d+)?))"
+)
+_DATE = re.compile(r"\d{1,4}\s*[年/.-]\s*\d{1,2}\s*[月/.-]\s*\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
+# Units too common to count without a sign of a commitment nearby (一个问题, 再一次, 宝宝3个月).
+_NEEDS_CUE = frozenset({"piece", "times", "month"})
+_CUES = (
+    "送", "赠", "补", "多发", "返", "赔", "免费", "额外", "加", "买", "满", "保修", "质保", "保障", "保",
+    "可以", "可", "给您", "为您", "包", "限", "领", "退", "换", "优惠", "抵", "减", "享", "发放", "申请",
+)  # fmt: skip
+_CUES_AFTER = ("内", "之内", "以内", "起", "无理由", "券", "优惠券", "红包", "补偿", "赔偿")
+_PAST_BEFORE = ("已经", "已", "过去", "过了", "等了", "晚了", "超过", "超出", "耽误了", "快")
+_PAST_AFTER = ("了", "前", "以前", "之前", "过去", "大")
+_NOT_UNIT_AFTER = {
+    "天": "然猫气使空下",
+    "元": "旦宵素气",
+    "日": "期常用",
+    "周": "到边末",
+    "包": "装裹邮括",
+    "支": "持付",
+}
+_FABRIC = (
+    "棉",
+    "纯棉",
+    "羊毛",
+    "羊绒",
+    "桑蚕丝",
+    "真丝",
+    "涤纶",
+    "聚酯",
+    "亚麻",
+    "莫代尔",
+    "锦纶",
+    "氨纶",
+    "纤维",
+)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number with a unit: class, value range in base units, and where it sits in the text."""
+
+    kind: str  # time (minutes) | month | yuan | percent | discount | piece | times | any
+    low: float
+    high: float
+    start: int
+    end: int
+    text: str
+
+
+def cn_to_number(token: str) -> float | None:
+    """Parse an arabic or Chinese numeral (二十四, 两, 半, 1.5); None when it is not one."""
+    if not token:
+        return None
+    if token[0].isdigit():
+        try:
+            return float(token)
+        except ValueError:
+            return None
+    if token == "半":
+        return 0.5
+    if token in ("双", "翻"):
+        return 2.0
+    digits = {
+        "零": 0,
+        "〇": 0,
+        "一": 1,
+        "二": 2,
+        "两": 2,
+        "三": 3,
+        "四": 4,
+        "五": 5,
+        "六": 6,
+        "七": 7,
+        "八": 8,
+        "九": 9,
+    }
+    scales = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+    total, section, current = 0, 0, 0
+    seen_digit = False
+    for ch in token:
+        if ch in digits:
+            current = digits[ch]
+            seen_digit = True
+        elif ch in scales:
+            scale = scales[ch]
+            if scale == 10000:
+                total += (section + current) * scale
+                section = current = 0
+            else:
+                section += (current if current or seen_digit else 1) * scale
+                current = 0
+            seen_digit = False
+        else:
+            return None
+    return float(total + section + current)
+
+
+def _range(token: str) -> tuple[float, float] | None:
+    """Parse a numeral that may be a spoken range (三五, 一两) into (low, high)."""
+    if len(token) == 2 and all(c in "一二两三四五六七八九" for c in token):
+        a, b = cn_to_number(token[0]), cn_to_number(token[1])
+        if a is not None and b is not None and a < b:
+            return (a, b)
+    value = cn_to_number(token)
+    return None if value is None else (value, value)
+
+
+def extract(norm: str, *, commitments_only: bool) -> list[Quantity]:
+    """Find quantities in normalised text; with commitments_only, skip past facts and cue-less counts."""
+    dates = [(m.start(), m.end()) for m in _DATE.finditer(norm)]
+    out: list[Quantity] = []
+    for m in _QUANTITY.finditer(norm):
+        start, end = m.span()
+        if any(s <= start < e for s, e in dates):
+            continue
+        if m.group("ya"):
+            value = float(m.group("ya"))
+            out.append(Quantity("yuan", value, value, start, end, m.group(0)))
+            continue
+        if m.group("pa"):
+            rng = _range(m.group("pa"))
+            high = _range(m.group("pb")) if m.group("pb") else rng
+            if rng is None or high is None:
+                continue
+            if commitments_only and norm.startswith(_FABRIC, end):
+                continue
+            out.append(Quantity("percent", rng[0], high[1], start, end, m.group(0)))
+            continue
+        unit = m.group("unit")
+        a, b = m.group("a"), m.group("b")
+        if a in ("双", "翻") and unit != "倍":
+            continue
+        if unit in _NOT_UNIT_AFTER and end < len(norm) and norm[end] in _NOT_UNIT_AFTER[unit]:
+            continue
+        low_r, high_r = _range(a), _range(b) if b else None
+        if low_r is None or (b and high_r is None):
+            continue
+        kind, factor = _UNITS[unit]
+        low, high = low_r[0], (high_r or low_r)[1]
+        if unit == "年" and low >= 1900:
+            continue
+        if commitments_only and not _is_commitment(norm, start, end, kind, unit):
+            continue
+        out.append(Quantity(kind, low * factor, high * factor, start, end, m.group(0)))
+    return out
+
+
+_FREQUENCY = re.compile(rf"\s*(?:各|共)?{_NUM}\s*次")
+
+
+def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> bool:
+    if start and norm[start - 1] in "每哪这那某同整":  # 每天, 哪一天, 这一天: not an amount
+        return False
+    if kind == "time" and _FREQUENCY.match(norm, end):  # 一天两次: how to use, not a promise
+        return False
+    before = norm[max(0, start - 6) : start]
+    for stop in "。!?;,，\n":
+        before = before.rsplit(stop, 1)[-1]
+    after = norm[end : end + 5]
+    if (
+        any(before.endswith(p) for p in _PAST_BEFORE)
+        or after.startswith(_PAST_AFTER)
+        and not after.startswith("了解")
+    ):
+        return False
+    if kind == "percent" and after.startswith(_FABRIC):
+        return False
+    if kind in _NEEDS_CUE or unit == "日":
+        return any(c in before for c in _CUES) or after.startswith(_CUES_AFTER)
+    return True
+
+
+def unit_factor(q: Quantity) -> float:
+    """Return the factor that turned the quantity's own unit into its base unit (小时 → 60 minutes)."""
+    for unit, (kind, factor) in _UNITS.items():
+        if q.text.endswith(unit) and kind == q.kind:
+            return factor
+    return 1.0

@@ -1,0 +1,152 @@
+"""Personal data in a draft: mobile numbers, ID cards, bank cards, e-mail, full addresses; and their masks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+_SEP = r"[\s-]?"
+_MOBILE = re.compile(rf"(?<![0-9a-z*])(?:\+?86{_SEP})?1[3-9]\d(?:{_SEP}\d){{8}}(?![0-9a-z*])")
+_ID_CARD = re.compile(
+    r"(?<![0-9a-z*])[1-6]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9x](?![0-9a-z*])"
+)
+_BANK_CARD = re.compile(r"(?<![0-9a-z*])[3-6]\d{3}(?:[\s-]?\d){11,15}(?![0-9a-z*])")
+_EMAIL = re.compile(r"(?<![a-z0-9._%+@-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
+_HAN = r"[\u4e00-\u9fff]"
+_CN_NUM = r"[0-9一二三四五六七八九十百零]"
+_ADDRESS = re.compile(
+    rf"(?:{_HAN}{{2,7}}?(?:省|自治区))?{_HAN}{{2,7}}?市(?P<district>{_HAN}{{1,7}}?(?:区|县|市|旗))"
+    rf"(?P<rest>[\u4e00-\u9fff0-9]{{1,20}}?(?:路|街|道|巷|弄|里|村|镇|大道){_CN_NUM}+号"
+    rf"(?:[\u4e00-\u9fffA-Za-z]{{0,8}}?{_CN_NUM}+(?:号楼|栋|幢|楼|单元|室|层|号|座))*)"
+)
+# Digits right after these words are order or tracking numbers, not personal data.
+_CODE_CONTEXT = (
+    "订单",
+    "单号",
+    "运单",
+    "快递",
+    "物流",
+    "编号",
+    "工单",
+    "order",
+    "no",
+    "tracking",
+    "售后单",
+    "退货单",
+)
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10x98765432"
+
+
+@dataclass(frozen=True)
+class Found:
+    """A piece of personal data in normalised text and its masked form."""
+
+    start: int
+    end: int
+    masked: str
+
+
+def id_checksum_ok(digits: str) -> bool:
+    """Return whether an 18-character ID card number has a valid check character."""
+    if len(digits) != 18 or not digits[:17].isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:17], _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11] == digits[17].lower()
+
+
+def luhn_ok(digits: str) -> bool:
+    """Return whether a card number passes the Luhn check."""
+    if not digits.isdigit():
+        return False
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        n = int(d)
+        if i % 2 == 1:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+def _is_code(norm: str, start: int) -> bool:
+    before = norm[max(0, start - 8) : start].lower()
+    return any(word in before for word in _CODE_CONTEXT)
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit() or c in "xX")
+
+
+def find_mobile(norm: str) -> list[Found]:
+    """Find mainland mobile numbers (separators allowed); mask as 138****5678."""
+    out = []
+    for m in _MOBILE.finditer(norm):
+        d = _digits(m.group(0))[-11:]
+        if not _is_code(norm, m.start()):
+            out.append(Found(m.start(), m.end(), f"{d[:3]}****{d[-4:]}"))
+    return out
+
+
+def find_id_card(norm: str) -> list[Found]:
+    """Find 18-digit ID card numbers with a valid checksum; mask the birth date and sequence."""
+    out = []
+    for m in _ID_CARD.finditer(norm):
+        d = m.group(0)
+        if id_checksum_ok(d) and not _is_code(norm, m.start()):
+            out.append(Found(m.start(), m.end(), f"{d[:6]}{'*' * 8}{d[-4:].upper()}"))
+    return out
+
+
+def find_bank_card(norm: str) -> list[Found]:
+    """Find 16–19 digit bank card numbers that pass Luhn; keep the first and last four digits."""
+    out = []
+    for m in _BANK_CARD.finditer(norm):
+        d = _digits(m.group(0))
+        if 16 <= len(d) <= 19 and luhn_ok(d) and not _is_code(norm, m.start()):
+            out.append(Found(m.start(), m.end(), f"{d[:4]} **** **** {d[-4:]}"))
+    return out
+
+
+def find_email(norm: str) -> list[Found]:
+    """Find e-mail addresses; keep the first character and the domain."""
+    out = []
+    for m in _EMAIL.finditer(norm):
+        local, _, domain = m.group(0).partition("@")
+        out.append(Found(m.start(), m.end(), f"{local[0]}***@{domain}"))
+    return out
+
+
+_SHOP_ADDRESS = ("退货地址", "寄回", "退回", "仓库", "售后", "门店", "公司地址", "店铺地址", "寄到我们")
+
+
+def find_address(norm: str) -> list[Found]:
+    """Find full street addresses (city, district, street and number); keep the city and district."""
+    out = []
+    for m in _ADDRESS.finditer(norm):
+        if any(word in norm[max(0, m.start() - 12) : m.start()] for word in _SHOP_ADDRESS):
+            continue  # the shop's own return address is not personal data
+        rest_start = m.start("rest")
+        out.append(Found(rest_start, m.end(), "****"))
+    return out
+
+
+def may_contain(detector: str, norm: str, has_digits: bool) -> bool:
+    """Cheap pre-check so that the slower patterns run only where they can match.
+
+    `has_digits` says whether `norm` holds a run of at least 11 digits (separators allowed).
+    """
+    if detector == "email":
+        return "@" in norm
+    if detector == "address":
+        return "号" in norm and "市" in norm
+    return has_digits
+
+
+DETECTORS: dict[str, Callable[[str], list[Found]]] = {
+    "mobile": find_mobile,
+    "id_card": find_id_card,
+    "bank_card": find_bank_card,
+    "email": find_email,
+    "address": find_address,
+}

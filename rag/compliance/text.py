@@ -1,0 +1,128 @@
+"""Views of a draft used for matching: normalised, compact, with maps back to the original."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rag.normalize import to_simplified
+
+# Clause and sentence ends: never skipped inside a term, so a term cannot run across them.
+BOUNDARIES = frozenset("。！？!?；;，,、：:\n\r…")
+SENTENCE_ENDS = frozenset("。！？!?；;\n\r…")
+# Kept in the compact form although they are punctuation: they carry meaning in terms.
+_KEEP = frozenset("%‰¥$#@")
+
+
+_ENDS_RE = re.compile("[。！？!?；;\n\r…]+[”’」』)）\"' ]*")
+
+
+@lru_cache(maxsize=65536)
+def _fold(ch: str) -> str:
+    return unicodedata.normalize("NFKC", ch) if ord(ch) > 0x7F else ch
+
+
+@lru_cache(maxsize=65536)
+def _lower(ch: str) -> str:
+    low = ch.lower()
+    return low if len(low) == 1 else ch
+
+
+def normalize_offsets(text: str) -> tuple[str, list[int]]:
+    """Same result as rag.normalize.normalize_with_offsets, with per-character caches for speed."""
+    pieces = [_fold(c) for c in text]
+    folded = "".join(pieces)
+    if len(folded) == len(text):
+        origin = list(range(len(text)))
+    else:
+        origin = [i for i, piece in enumerate(pieces) for _ in piece]
+    simplified = to_simplified(folded)
+    if len(simplified) != len(folded):  # a phrase conversion changed length: go char by char
+        simplified = "".join(to_simplified(c) if len(to_simplified(c)) == 1 else c for c in folded)
+    lowered = simplified.lower() if simplified.isascii() else "".join(map(_lower, simplified))
+    return lowered, origin
+
+
+@lru_cache(maxsize=4096)
+def is_separator(ch: str) -> bool:
+    """Return whether `ch` may be inserted inside a term as disguise (space, symbol, stray punctuation)."""
+    if ch in BOUNDARIES or ch in _KEEP:
+        return False
+    if ch.isspace():
+        return True
+    cat = unicodedata.category(ch)
+    return cat[0] in "PZ" or cat in ("Cc", "Cf", "So", "Sk", "Sm", "Mn")
+
+
+@dataclass(frozen=True)
+class TextView:
+    """The original text, its normalised form and its compact form, with index maps."""
+
+    original: str
+    norm: str
+    norm_origin: tuple[int, ...]  # norm index -> original index
+    compact: str
+    compact_norm: tuple[int, ...]  # compact index -> norm index
+
+    @classmethod
+    def of(cls, text: str) -> TextView:
+        """Build the views of `text`."""
+        norm, origin = normalize_offsets(text)
+        kept = [i for i, ch in enumerate(norm) if not is_separator(ch)]
+        compact = "".join(norm[i] for i in kept)
+        return cls(text, norm, tuple(origin), compact, tuple(kept))
+
+    def norm_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) span of the normalised text to the original text."""
+        if not self.norm_origin or end <= start:
+            return (0, 0)
+        return (self.norm_origin[start], self.norm_origin[end - 1] + 1)
+
+    def compact_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) span of the compact text to the original text."""
+        if end <= start:
+            return (0, 0)
+        return self.norm_span(self.compact_norm[start], self.compact_norm[end - 1] + 1)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Split `text` into sentences: each span includes its end punctuation and trailing closers."""
+    if "." in text or "．" in text:
+        return _sentence_spans_slow(text)
+    spans, start = [], 0
+    for m in _ENDS_RE.finditer(text):
+        spans.append((start, m.end()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+def _sentence_spans_slow(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    start = 0
+    i = 0
+    n = len(text)
+    while i < n:
+        if text[i] in SENTENCE_ENDS or _is_period(text, i):
+            j = i + 1
+            while j < n and (text[j] in SENTENCE_ENDS or text[j] in "”’」』)）\"'" or text[j] == " "):
+                j += 1
+            spans.append((start, j))
+            start = i = j
+            continue
+        i += 1
+    if start < n:
+        spans.append((start, n))
+    return spans
+
+
+def _is_period(text: str, i: int) -> bool:
+    # A half-width full stop ends a sentence unless it sits inside a number (3.5) or a word (a.b).
+    if text[i] not in ".．":
+        return False
+    before = text[i - 1] if i > 0 else ""
+    after = text[i + 1] if i + 1 < len(text) else ""
+    return not (before.isalnum() and after.isalnum() and (before.isascii() or after.isascii()))

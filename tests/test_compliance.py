@@ -1,0 +1,547 @@
+"""Compliance post-filter: every category, disguise, hard negatives, actions, spans and rules-file checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.compliance import CATEGORIES, ComplianceFilter, load_rules
+from rag.compliance.numbers import cn_to_number
+from rag.compliance.pii import id_checksum_ok, luhn_ok
+from rag.errors import KnowledgeBaseError
+
+RULES = Path(__file__).resolve().parents[1] / "knowledge_base" / "compliance" / "rules.yaml"
+
+# Policy sentences as the starter policies state them (domain.md); they ground numbers.
+POLICIES = (
+    "现货商品在顾客付款后24小时内发货，遇到法定节假日顺延。",
+    "自顾客签收之日起7天内，支持无理由退货、换货，前提是商品完好、不影响二次销售。",
+    "退货包裹签收后24小时内处理退款，退款原路退回。",
+    "破损、漏发、错发：请顾客拍照，补发或退款由顾客选择，来回运费由店铺承担，可以送顾客一张5元无门槛致歉券。",
+    "投诉经核实属实的，可以送顾客一张20元无门槛致歉券，30天内有效。",
+)
+
+
+@pytest.fixture(scope="module")
+def cf() -> ComplianceFilter:
+    return ComplianceFilter.from_file(RULES)
+
+
+def found(result, category: str, match: str, text: str) -> bool:
+    """Return whether `result` reports `category` on a span overlapping `match` in `text`."""
+    start = text.find(match)
+    assert start >= 0, f"{match!r} not in {text!r}"
+    end = start + len(match)
+    return any(v.category == category and v.span[0] < end and start < v.span[1] for v in result.violations)
+
+
+POSITIVES = [
+    # (category, brand, text, match)
+    ("absolute_claim", "lanxu", "这款精华100%有效，您可以放心入手。", "100%有效"),
+    ("absolute_claim", "nuanbei", "这是市面上最好的纸尿裤。", "最好的"),
+    ("absolute_claim", "jianyi", "这款T恤全网最低价，错过就没有了。", "全网最低价"),
+    ("absolute_claim", "lanxu", "焕颜面霜销量第一，很多顾客回购。", "销量第一"),
+    ("absolute_claim", "lanxu", "选用顶级原料。", "顶级"),
+    ("absolute_claim", "lanxu", "细纹淡化后永不反弹。", "永不反弹"),
+    ("absolute_claim", "nuanbei", "这款沐浴露是史上最温和的配方。", "最温和"),
+    ("absolute_claim", "lanxu", "坚持用，7天见效。", "7天见效"),
+    ("absolute_claim", "jianyi", "这条裤子是全网销量最高的款。", "销量最高"),
+    ("false_authority", "lanxu", "修护精华由国家级研发中心出品。", "国家级"),
+    ("false_authority", "nuanbei", "这款纸尿裤是医院特供款。", "特供"),
+    ("false_authority", "lanxu", "焕颜面霜是皮肤科专家推荐的产品。", "专家推荐"),
+    ("false_authority", "jianyi", "我们的T恤国家免检。", "国家免检"),
+    ("false_authority", "jianyi", "简衣是中国驰名商标。", "驰名商标"),
+    ("medical_claim", "lanxu", "修护精华可以治疗湿疹。", "治疗湿疹"),
+    ("medical_claim", "lanxu", "焕颜面霜能根治痘痘。", "根治"),
+    ("medical_claim", "nuanbei", "宝宝红屁股穿这款纸尿裤就能消炎。", "消炎"),
+    ("medical_claim", "lanxu", "澜序是药妆品牌。", "药妆"),
+    ("medical_claim", "lanxu", "补水面膜是医用级配方。", "医用级"),
+    ("medical_claim", "nuanbei", "暖贝奶瓶能预防宝宝肠绞痛。", "预防宝宝肠绞痛"),
+    ("medical_claim", "nuanbei", "这款产品能增强宝宝免疫力。", "增强宝宝免疫力"),
+    ("unconditional_promise", "jianyi", "不满意随便退，放心拍。", "随便退"),
+    ("unconditional_promise", "lanxu", "我们支持无条件退款。", "无条件退款"),
+    ("unconditional_promise", "nuanbei", "宝妈放心，保证今天到。", "保证今天到"),
+    ("unconditional_promise", "nuanbei", "今天下单明天一定送到。", "明天一定送到"),
+    ("unconditional_promise", "lanxu", "面霜开封用过了也可以无理由退。", "也可以无理由退"),
+    ("unconditional_promise", None, "任何情况都包退包换。", "任何情况都包退包换"),
+    ("unconditional_promise", "jianyi", "收到不喜欢直接退。", "不喜欢直接退"),
+    ("unconditional_promise", "nuanbei", "明天就能到，宝妈放心。", "明天就能到"),
+    ("competitor_disparagement", "lanxu", "X牌的精华都是假货。", "都是假货"),
+    ("competitor_disparagement", "nuanbei", "别家的纸尿裤都是垃圾。", "都是垃圾"),
+    ("competitor_disparagement", "lanxu", "某国际大牌就是交智商税。", "智商税"),
+    ("competitor_disparagement", "jianyi", "衣町家的质量太差了。", "质量太差"),
+    ("competitor_disparagement", "nuanbei", "其他牌子的奶瓶都有毒。", "都有毒"),
+    ("competitor_disparagement", "lanxu", "悦颜家的精华用了会烂脸。", "烂脸"),
+    ("competitor_disparagement", "jianyi", "别的店卖的都是仿品。", "仿品"),
+    ("forbidden_service_phrase", "jianyi", "这不归我管，您问物流那边。", "这不归我管"),
+    ("forbidden_service_phrase", "lanxu", "我不知道您的包裹在哪里。", "我不知道"),
+    ("forbidden_service_phrase", "nuanbei", "尺码表在页面上，你自己看吧。", "你自己看"),
+    ("forbidden_service_phrase", "jianyi", "你听不懂吗？", "你听不懂吗"),
+    ("forbidden_service_phrase", "lanxu", "这个情况没办法处理。", "没办法"),
+    ("forbidden_service_phrase", "jianyi", "不知道，你问快递吧。", "不知道"),
+    ("personal_data", "jianyi", "已为您登记手机号13912345678。", "13912345678"),
+    ("personal_data", "lanxu", "您的身份证号110101199003071233已记录。", "110101199003071233"),
+    ("personal_data", "nuanbei", "退款会打到银行卡6222021234567890128。", "6222021234567890128"),
+    ("personal_data", None, "发票已发送至邮箱zhangwei88@163.com。", "zhangwei88@163.com"),
+    ("personal_data", "lanxu", "地址改为浙江省杭州市西湖区文三路478号华星大厦502室。", "文三路478号"),
+]
+
+
+@pytest.mark.parametrize(("category", "brand", "text", "match"), POSITIVES)
+def test_positive_is_found(cf, category, brand, text, match):
+    result = cf.check(text, brand=brand, sources=POLICIES)
+    assert found(result, category, match, text), result.violations
+
+
+DISGUISED = [
+    # (category, text, match): full-width, traditional, spaces or symbols inside a term
+    ("absolute_claim", "我们的奶瓶防胀气１００％有效", "１００％有效"),
+    ("absolute_claim", "這款精華絕對有效。", "絕對有效"),
+    ("absolute_claim", "保暖效果绝 对 一 流。", "绝 对 一 流"),
+    ("absolute_claim", "這款面霜採用頂級奢華配方。", "頂級"),
+    ("absolute_claim", "这款精华绝*对*有*效。", "绝*对*有*效"),
+    ("absolute_claim", "全网\u200b最低价！", "全网\u200b最低价"),
+    ("false_authority", "我们的沐浴露是专 家 推 荐的。", "专 家 推 荐"),
+    ("false_authority", "這款補水面膜是國家級認證產品。", "國家級"),
+    ("medical_claim", "面霜坚持用可以根-治敏感肌。", "根-治"),
+    ("medical_claim", "這款精華可以治療玫瑰痤瘡。", "治療玫瑰痤瘡"),
+    ("medical_claim", "这款精华有消 炎作用。", "消 炎"),
+    ("unconditional_promise", "不滿意隨便退，運費我們出。", "隨便退"),
+    ("unconditional_promise", "保 证 明 天 到，放心。", "保 证 明 天 到"),
+    ("unconditional_promise", "无·条·件·退·款", "无·条·件·退·款"),
+    ("competitor_disparagement", "別家的面霜都含激素。", "都含激素"),
+    ("forbidden_service_phrase", "這不歸我管，您問別處。", "這不歸我管"),
+    ("forbidden_service_phrase", "我 不 知 道，您再等等吧。", "我 不 知 道"),
+    ("personal_data", "收件电话已改为 158 7654 3210 啦", "158 7654 3210"),
+    ("personal_data", "联系方式186-0012-3456已备注。", "186-0012-3456"),
+    ("personal_data", "核对一下您的手机：１３７１２３４５６７８", "１３７１２３４５６７８"),
+    ("personal_data", "您的身份證號51010419751120106X已核對。", "51010419751120106X"),
+]
+
+
+@pytest.mark.parametrize(("category", "text", "match"), DISGUISED)
+def test_disguised_positive_is_found(cf, category, text, match):
+    result = cf.check(text, sources=POLICIES)
+    assert found(result, category, match, text), result.violations
+
+
+HARD_NEGATIVES = [
+    # (brand, text)
+    (None, "我们会第一时间为您处理，请您稍候。"),
+    ("lanxu", "最近天气干燥，建议您加强保湿。"),
+    ("jianyi", "这是退货流程的最后一步，提交后就完成了。"),
+    (None, "第一步，请先在订单页点击“申请售后”。"),
+    ("nuanbei", "最好先拍一张外包装的照片，方便我们核实。"),
+    ("lanxu", "护肤效果因人而异，我们不能承诺100%有效。"),
+    ("lanxu", "您问是不是“绝对有效”，每个人的肤质不同，我们不做这样的承诺。"),
+    ("jianyi", "签收起7天内，商品完好、不影响二次销售的，支持7天无理由退换。"),
+    ("nuanbei", "付款后24小时内发货，法定节假日顺延，发货后订单页会显示运单号。"),
+    ("lanxu", "投诉核实后，可以为您送上一张20元无门槛致歉券，30天内有效。"),
+    ("nuanbei", "给您带来不便很抱歉，可以送您一张5元无门槛致歉券。"),
+    (None, "您的手机号138****5678已核对，改好后会有短信确认。"),
+    ("jianyi", "订单2026112212345678已经发货，您可以在订单页查看。"),
+    (None, "运单号SF1234567890123，您可以在订单页查看物流。"),
+    (None, "订单号13812345678已发货。"),
+    ("nuanbei", "客服热线400-820-8820，也可以拨打12315反映。"),
+    ("jianyi", "新款比旧款更轻薄，夏天穿更舒服。"),
+    ("nuanbei", "暖贝云柔纸尿裤第二代比第一代更柔软一些。"),
+    ("lanxu", "如出现不适，请立即停止使用，必要时建议及时就医。"),
+    ("lanxu", "护肤品不能治疗湿疹，如有皮肤问题，建议及时就医。"),
+    ("lanxu", "其他品牌的产品我们不便评价，我可以为您介绍修护精华液的特点。"),
+    ("nuanbei", "首次使用前，奶瓶请先用沸水消毒。"),
+    ("jianyi", "活动最后一天，具体优惠以活动页为准。"),
+    (None, "您反映之前有客服说“这不归我管”，非常抱歉，这样的答复是不对的。"),
+    (None, "我们会尽最大努力帮您协调，有结果马上告诉您。"),
+    (None, "已发货的包裹没法再改地址，您可以拒收后重新下单。"),
+    ("jianyi", "这款纯棉T恤的面料成分是100%棉。"),
+    ("lanxu", "开封后的护肤品，如购买时已告知，不适用七天无理由退换。"),
+    ("lanxu", "您给的号码我已做脱敏处理：186****3456。"),
+    (None, "身份证号不需要提供，告诉我订单号2026111598765432就可以。"),
+    ("lanxu", "早晚各一次，一天两次即可。"),
+    ("jianyi", "您的订单已经发货2天了，我帮您催一下快递。"),
+    ("lanxu", "祝您有美好的一天！"),
+    ("jianyi", "我看看有没有办法帮您加急。"),
+    ("jianyi", "您可以在订单页自己查看物流。"),
+    ("lanxu", "最好的办法是先停用，观察一下皮肤状态。"),
+    ("jianyi", "退货地址：浙江省杭州市余杭区文一西路88号简衣售后部。"),
+    ("lanxu", "我们不能保证明天一定到，会尽快帮您催。"),
+    ("jianyi", "您放心，我们不卖假货。"),
+    ("lanxu", "自签收之日起七天内，商品完好可以无理由退换。"),
+    ("lanxu", "我们会在二十四小时内发货。"),
+    ("jianyi", "我们家的衣服洗后可能轻微起球，建议翻面洗。"),
+    ("lanxu", "明天预计能到，具体以物流为准。"),
+    ("jianyi", "不喜欢的话，签收7天内商品完好可以申请退换。"),
+    ("lanxu", "您说的“别家都是假货”这种话我们不会说的。"),
+    ("lanxu", "降价后可以按商品页的价保规则申请补差。"),
+]
+
+
+@pytest.mark.parametrize(("brand", "text"), HARD_NEGATIVES)
+def test_hard_negative_is_left_alone(cf, brand, text):
+    result = cf.check(text, brand=brand, sources=POLICIES)
+    assert result.violations == ()
+    assert result.text == text
+    assert not result.blocked
+
+
+@pytest.mark.parametrize(
+    ("brand", "expected"),
+    [("lanxu", True), ("nuanbei", True), ("jianyi", False), (None, True)],
+)
+def test_antibacterial_wording_matters_for_skincare_and_baby_goods_only(cf, brand, expected):
+    text = "这款产品有抗菌效果，日常用很方便。"
+    result = cf.check(text, brand=brand)
+    assert found(result, "medical_claim", "抗菌", text) is expected
+
+
+# ---------- ungrounded_commitment ----------
+
+NUMBER_POSITIVES = [
+    # (text, sources, match)
+    ("您的退款会在12小时内处理完成，请留意。", ("退货包裹签收后24小时内处理退款，原路退回。",), "12小时"),
+    ("给您带来不便非常抱歉，我们补偿您50元。", POLICIES[3:4], "50元"),
+    ("付款后48小时内为您发货。", POLICIES, "48小时"),
+    ("签收后15天内商品完好都可以无理由退换。", POLICIES, "15天"),
+    ("这张20元的致歉券7天内有效，请尽快使用。", POLICIES[4:5], "7天"),
+    ("我们额外再给您打个八折作为补偿。", POLICIES, "八折"),
+    ("我们保证二十四小时内退款到账，再补偿您五元。", ("退货包裹签收后48小时内处理退款。",), "二十四小时"),
+    ("破损的话给您补偿20元。", POLICIES, "20元"),
+    ("这款精华据用户反馈85%表示干燥改善。", POLICIES, "85%"),
+    ("再送您两双袜子。", POLICIES, "两双"),
+    ("您的留言我们会在1小时内回复。", ("非工作时间的留言，客服上班后按顺序回复。",), "1小时"),
+    # the policy's 24 hours are for processing a refund, not for the money to arrive
+    ("退款会在24小时内到账。", POLICIES, "24小时"),
+    ("付款后24小时内送达。", POLICIES, "24小时"),
+]
+
+
+@pytest.mark.parametrize(("text", "sources", "match"), NUMBER_POSITIVES)
+def test_number_without_grounding_is_flagged(cf, text, sources, match):
+    result = cf.check(text, sources=sources)
+    assert found(result, "ungrounded_commitment", match, text), result.violations
+
+
+@pytest.mark.parametrize(
+    ("text", "sources", "facts"),
+    [
+        ("退货包裹签收后二十四小时内为您处理退款。", ("退货包裹签收后24小时内处理退款。",), None),
+        ("支持七天无理由退换。", POLICIES, None),
+        ("可以送您一张五元无门槛致歉券。", POLICIES, None),
+        ("一天内为您发货。", POLICIES, None),
+        ("您这单实付199元，退款会原路退回。", (), {"amount": "199元"}),
+        ("您这单实付199元，退款会原路退回。", (), {"amount": "199"}),
+        ("我们不能承诺12小时内到账。", POLICIES, None),
+    ],
+)
+def test_grounded_or_negated_number_is_left_alone(cf, text, sources, facts):
+    assert cf.check(text, sources=sources, order_facts=facts).violations == ()
+
+
+def test_number_reason_says_what_the_policy_says_and_rewrites_to_it(cf):
+    text = "您的退款会在12小时内处理完成。"
+    result = cf.check(text, sources=("退货包裹签收后24小时内处理退款，原路退回。",))
+    (v,) = result.violations
+    assert v.rule_id == "number_ungrounded" and v.action == "rewrite"
+    assert "24小时" in v.reason
+    assert result.text == "您的退款会在24小时内处理完成。"
+
+
+def test_number_with_no_clear_policy_value_drops_the_sentence(cf):
+    text = "您好，给您添麻烦了。我们再送您30元优惠券作为补偿。有问题随时找我。"
+    result = cf.check(text, sources=POLICIES)
+    (v,) = result.violations
+    assert v.action == "drop" and v.text == "30元"
+    assert result.text == "您好，给您添麻烦了。有问题随时找我。"
+
+
+@pytest.mark.parametrize(
+    ("token", "value"),
+    [
+        ("七", 7),
+        ("二十四", 24),
+        ("十五", 15),
+        ("两", 2),
+        ("一百零五", 105),
+        ("两万三千", 23000),
+        ("半", 0.5),
+        ("12", 12),
+    ],
+)
+def test_chinese_numerals_parse(token, value):
+    assert cn_to_number(token) == value
+
+
+# ---------- personal data ----------
+
+
+def test_checksums():
+    assert id_checksum_ok("110101199003071233")
+    assert not id_checksum_ok("110101199003071234")
+    assert luhn_ok("6222021234567890128")
+    assert not luhn_ok("6222021234567890127")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "编号110101199003071234请保存。",  # ID with a wrong check digit
+        "卡号6222021234567890127有误。",  # fails Luhn
+        "尾号5678的手机会收到短信确认。",
+        "运单号731234567890，请留意派送。",
+    ],
+)
+def test_invalid_or_partial_numbers_are_not_personal_data(cf, text):
+    assert cf.check(text).violations == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("已登记手机号13912345678。", "已登记手机号139****5678。"),
+        ("电话 158 7654 3210 已备注。", "电话 158****3210 已备注。"),
+        ("身份证号110101199003071233已记录。", "身份证号110101********1233已记录。"),
+        ("卡号6222021234567890128。", "卡号6222 **** **** 0128。"),
+        ("邮箱zhangwei88@163.com。", "邮箱z***@163.com。"),
+    ],
+)
+def test_personal_data_is_masked(cf, text, masked):
+    result = cf.check(text)
+    assert result.text == masked
+    assert {v.action for v in result.violations} == {"mask"}
+
+
+# ---------- actions ----------
+
+
+@pytest.mark.parametrize(
+    ("text", "final"),
+    [
+        ("这款修护精华100%有效，您可以放心入手。", "这款修护精华效果因人而异，您可以放心入手。"),
+        ("这款沐浴露是史上最温和的配方。", "这款沐浴露是很温和的配方。"),
+        ("焕颜面霜销量第一，很多顾客都在回购。", "焕颜面霜很受欢迎，很多顾客都在回购。"),
+        (
+            "我们支持无条件退款，您随时申请即可。",
+            "我们支持7天无理由退换（商品完好、不影响二次销售），您随时申请即可。",
+        ),
+        ("这个情况没办法处理。", "这个情况暂时无法处理。"),
+        ("我 不 知 道，您再等等吧。", "我帮您确认一下，您再等等吧。"),
+    ],
+)
+def test_rewrite(cf, text, final):
+    result = cf.check(text, sources=POLICIES)
+    assert result.text == final
+    assert all(v.action == "rewrite" for v in result.violations)
+    assert cf.check(result.text, sources=POLICIES).violations == ()  # the rewrite passes a second check
+
+
+@pytest.mark.parametrize(
+    ("text", "final"),
+    [
+        (
+            "您好，修护精华很受欢迎。它可以治疗湿疹。而且质地清爽，四季都能用。",
+            "您好，修护精华很受欢迎。质地清爽，四季都能用。",
+        ),
+        (
+            "面霜已经为您备好。别家的面霜都含激素！所以请放心选购我们的。",
+            "面霜已经为您备好。请放心选购我们的。",
+        ),
+        (
+            "感谢您的耐心等待，包裹已经在路上了。焕颜面霜是国家级配方。",
+            "感谢您的耐心等待，包裹已经在路上了。",
+        ),
+    ],
+)
+def test_drop_removes_the_sentence_and_its_dangling_connective(cf, text, final):
+    result = cf.check(text)
+    assert result.text == final
+    assert not result.blocked
+    assert any(v.action == "drop" for v in result.violations)
+
+
+def test_draft_whose_point_is_non_compliant_is_blocked(cf):
+    result = cf.check("修护精华可以治疗湿疹，坚持用就会好转。", brand="lanxu")
+    assert result.blocked
+    assert "medical_claim" in result.block_reason
+
+
+def test_rewrite_inside_a_dropped_sentence_is_reported_as_drop(cf):
+    result = cf.check("您好，欢迎光临本店。别家T恤都是垃圾，我们家才是全网最低价。")
+    actions = {v.category: v.action for v in result.violations}
+    assert actions == {"competitor_disparagement": "drop", "absolute_claim": "drop"}
+    assert result.text == "您好，欢迎光临本店。"
+
+
+def test_two_phrases_in_one_sentence_are_both_reported(cf):
+    text = "我也没办法，爱买不买。"
+    result = cf.check(text)
+    assert found(result, "forbidden_service_phrase", "没办法", text)
+    assert found(result, "forbidden_service_phrase", "爱买不买", text)
+    assert result.blocked
+
+
+def test_every_violation_explains_itself(cf):
+    text = "这款精华100%有效，不满意随便退！我不知道别的。电话13812345678。"
+    result = cf.check(text, brand="lanxu", sources=POLICIES)
+    assert {v.category for v in result.violations} >= {
+        "absolute_claim",
+        "unconditional_promise",
+        "forbidden_service_phrase",
+        "personal_data",
+    }
+    for v in result.violations:
+        assert v.reason and v.rule_id and v.action in {"rewrite", "drop", "mask", "flag", "block"}
+        assert text[v.span[0] : v.span[1]] == v.text
+
+
+# ---------- spans after normalisation ----------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("這款精華絕對有效。", "絕對有效"),
+        ("宝妈放心，我们的奶瓶防胀气１００％有效~", "１００％有效"),
+        ("😀😀这款精华绝 对 有 效！", "绝 对 有 效"),
+        ("ｅｍａｉｌ：ＺＨＡＮＧ＠１６３．ＣＯＭ，请查收", "ＺＨＡＮＧ＠１６３．ＣＯＭ"),
+        ("㈠这款面霜销量第一", "销量第一"),
+    ],
+)
+def test_spans_are_in_original_coordinates(cf, text, expected):
+    result = cf.check(text)
+    assert result.violations
+    v = result.violations[0]
+    assert text[v.span[0] : v.span[1]] == v.text == expected
+
+
+# ---------- rules file ----------
+
+
+def test_real_rules_file_covers_every_category():
+    ruleset = load_rules(RULES)
+    assert {r.category for r in ruleset.rules} == set(CATEGORIES)
+    assert len({r.id for r in ruleset.rules}) == len(ruleset.rules)
+
+
+def write_rules(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "rules.yaml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+MINIMAL = """\
+version: 1
+rules:
+  - id: abs_best
+    category: absolute_claim
+    action: {action}
+    reason: 最高级用语不能用。
+    terms: [最厉害]
+{extra}"""
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "field", "words"),
+    [
+        (MINIMAL.format(action="rewrite", extra=""), 3, "replacement", "replacement"),
+        (MINIMAL.format(action="erase", extra=""), 5, "action", "erase"),
+        (MINIMAL.format(action="drop", extra="    categroy: absolute_claim\n"), 8, "categroy", "category"),
+        (MINIMAL.format(action="drop", extra="    patterns: ['最(厉害']\n"), 8, "patterns", "正则"),
+        (MINIMAL.format(action="drop", extra="    brands: [LanXu]\n"), 8, "brands", "LanXu"),
+        (MINIMAL.format(action="drop", extra="    negatable: maybe\n"), 8, "negatable", "true"),
+        (MINIMAL.format(action="rewrite", extra="    replacement: 很{keep}\n"), 8, "replacement", "keep"),
+        (
+            MINIMAL.format(
+                action="rewrite",
+                extra="    replacement: 全网第一\n  - id: abs_first\n"
+                "    category: absolute_claim\n    action: drop\n    reason: 排名用语。\n"
+                "    terms: [全网第一]\n",
+            ),
+            8,
+            "replacement",
+            "abs_first",
+        ),
+        (
+            MINIMAL.format(
+                action="drop",
+                extra="  - id: abs_best\n    category: absolute_claim\n"
+                "    action: drop\n    reason: 重复。\n    terms: [最牛]\n",
+            ),
+            8,
+            "id",
+            "重复",
+        ),
+        (
+            "version: 1\nrules:\n  - id: x1\n    category: typo_claim\n    action: drop\n    reason: r\n    terms: [a]\n",
+            4,
+            "category",
+            "typo_claim",
+        ),
+        (
+            "version: 1\nrules:\n  - id: x1\n    category: absolute_claim\n    action: drop\n    terms: [a]\n",
+            3,
+            "reason",
+            "reason",
+        ),
+        (
+            "version: 1\nrules:\n  - id: x1\n    category: absolute_claim\n    action: drop\n    reason: r\n",
+            3,
+            None,
+            "terms",
+        ),
+        ("version: 1\nrules: [\n  - id: x1\n", 3, None, "YAML"),
+    ],
+)
+def test_rules_file_errors_point_at_file_line_and_field(tmp_path, body, line, field, words):
+    path = write_rules(tmp_path, body)
+    with pytest.raises(KnowledgeBaseError) as info:
+        load_rules(path)
+    err = info.value
+    assert err.file == str(path)
+    assert err.line == line
+    assert err.field == field
+    assert words in str(err)
+
+
+def test_missing_rules_file_says_so(tmp_path):
+    with pytest.raises(KnowledgeBaseError, match="无法读取"):
+        load_rules(tmp_path / "nope.yaml")
+
+
+def test_a_new_term_needs_no_code_and_no_variants(tmp_path):
+    path = write_rules(tmp_path, MINIMAL.format(action="drop", extra=""))
+    cf = ComplianceFilter.from_file(path)
+    text = "您好。這款是最 厲 害的！"
+    result = cf.check(text)
+    (v,) = result.violations
+    assert v.rule_id == "abs_best" and v.text == "最 厲 害"
+    assert result.text == "您好。"
+
+
+def test_flag_keeps_the_text_and_block_stops_the_draft(tmp_path):
+    body = MINIMAL.format(action="flag", extra="") + (
+        "  - id: med_block\n    category: medical_claim\n    action: block\n"
+        "    reason: 替代药物的说法绝对不能发。\n    terms: [代替药物]\n"
+    )
+    cf = ComplianceFilter.from_file(write_rules(tmp_path, body))
+    flagged = cf.check("这款最厉害。")
+    assert flagged.text == "这款最厉害。" and flagged.violations[0].action == "flag" and not flagged.blocked
+    blocked = cf.check("您好，这款面霜可以代替药物。其他都好。")
+    assert blocked.blocked and "替代药物" in blocked.block_reason
+
+
+def test_rule_exception_and_global_exception(tmp_path):
+    body = (
+        "version: 1\nexceptions: [第一时间]\nnegation_cues: [不能]\nrules:\n"
+        "  - id: abs_first\n    category: absolute_claim\n    action: drop\n    reason: 排名。\n"
+        "    terms: [第一]\n    exceptions: [第一步]\n"
+    )
+    cf = ComplianceFilter.from_file(write_rules(tmp_path, body))
+    assert cf.check("第一时间处理。第一步先登录。我们不能说第一。").violations == ()
+    assert len(cf.check("我们是第一。").violations) == 1
+
+
+def test_check_never_raises_on_odd_input(cf):
+    for text in ["", " ", "\x00\x01", "。。。", "😀" * 50, "a" * 5000, "ǅİﬁ", "\ud800", "١٢٣٤٥٦٧٨٩٠١"]:
+        result = cf.check(text, sources=("", "24小时"), order_facts={"k": ""})
+        assert isinstance(result.text, str)
