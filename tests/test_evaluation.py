@@ -591,3 +591,17 @@ def test_run_checks_brands_scripts_and_thresholds(huashu_app, tmp_path):
     assert results["draft"]["cases"] == 1 and {s["id"] for s in results["skipped"]} == {"r2", "r3"}
     assert _eval(huashu_app, "run", str(path), "--quiet", "--brand", "acme") == 2
     assert _eval(huashu_app, "run", str(path), "--quiet", "--fail-under", "retrieval.hit_at_1=0") == 0
+
+
+@pytest.mark.slow
+def test_compare_modes_scores_dense_keyword_and_fused_side_by_side(huashu_app, tmp_path):
+    out = tmp_path / "modes.json"
+    files = [str(EVAL_SETS / "retrieval_dev.jsonl")]
+    assert _eval(huashu_app, "run", *files, "--compare-modes", "--json", str(out), "--quiet") == 0
+    results = json.loads(out.read_text(encoding="utf-8"))
+    by_mode = results["retrieval_by_mode"]
+    assert set(by_mode) == {"fused", "dense", "keyword"}
+    assert by_mode["fused"] == results["retrieval"]
+    for mode in by_mode.values():
+        assert mode["cases"] == results["retrieval"]["cases"]
+        assert 0 <= mode["hit_at_1"] <= mode["hit_at_3"] <= mode["hit_at_5"] <= 1

@@ -173,7 +173,7 @@ def run_command(args: argparse.Namespace, app_factory: Callable[[], object] | No
     quiet = args.quiet or not sys.stderr.isatty()
     try:
         app = (app_factory or _default_app)()
-        runner = EvalRunner(app, brand=args.brand, today=args.today)
+        runner = EvalRunner(app, brand=args.brand, today=args.today, modes=args.modes)
         for path in outputs:  # fail before a long run, not after it
             path.parent.mkdir(parents=True, exist_ok=True)
         with _Progress(enabled=not quiet) as progress:
@@ -255,6 +255,14 @@ def add_eval_commands(subparsers, app_factory: Callable[[], object] | None = Non
         "false_positive_rate and latency_ms.* the value is a ceiling",
     )
     run.add_argument("--brand", help="brand for cases that name none")
+    run.add_argument(
+        "--compare-modes",
+        dest="modes",
+        action="store_const",
+        const=("dense", "keyword"),
+        default=(),
+        help="also score retrieval dense-only and keyword-only, beside fused (retrieval_by_mode in the JSON)",
+    )
     run.add_argument(
         "--today",
         type=_iso_date,

@@ -313,6 +313,22 @@ def retrieval_summary(results: Sequence[CaseResult]) -> dict:
     return out
 
 
+def retrieval_by_mode(results: Sequence[CaseResult]) -> dict[str, dict]:
+    """Return hit@k and MRR per retrieval mode when the run also tried dense-only and keyword-only."""
+    modes = sorted({m for r in results for m in r.detail.get("rank_by_mode", {})})
+    if not modes:
+        return {}
+    out = {"fused": retrieval_summary(results)}
+    for mode in modes:
+        ranks = [r.detail["rank_by_mode"].get(mode) for r in results]
+        out[mode] = {
+            "cases": len(ranks),
+            **{f"hit_at_{k}": _round(hit_at_k(ranks, k)) for k in HIT_KS},
+            "mrr": _round(mean_reciprocal_rank(ranks)),
+        }
+    return out
+
+
 def draft_summary(results: Sequence[CaseResult]) -> dict:
     """Return the pass rate over draft results."""
     passed = sum(r.passed for r in results)
@@ -345,4 +361,4 @@ def summarize(results: Sequence[CaseResult]) -> dict:
         "latency_ms": latency_summary(results),
         "per_scenario": per_scenario(results),
         "per_category": per_category(kinds["compliance"]),
-    }
+    } | ({"retrieval_by_mode": by_mode} if (by_mode := retrieval_by_mode(kinds["retrieval"])) else {})

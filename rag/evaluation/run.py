@@ -16,6 +16,7 @@ from .metrics import (
     Ranked,
     Reported,
     draft_failures,
+    first_correct_rank,
     score_compliance,
     score_draft,
     score_retrieval,
@@ -56,8 +57,11 @@ def _as_json(reported: Sequence[Reported]) -> list[dict]:
 class EvalRunner:
     """Run eval cases against one Huashu; `brand` fills in cases that name none, `today` pins policy dates."""
 
-    def __init__(self, app, *, brand: str | None = None, today: date | None = None):
+    def __init__(
+        self, app, *, brand: str | None = None, today: date | None = None, modes: Sequence[str] = ()
+    ):
         self.app = app
+        self.modes = tuple(m for m in modes if m != "fused")  # fused is the main run; these run beside it
         self.brand = app.check_brand(brand)
         self.today = today
 
@@ -159,6 +163,18 @@ class EvalRunner:
             "matched": found.matched,
             "top": [vars(r) for r in ranked[:TOP_SHOWN]],
         }
+        if self.modes:  # the same case through dense-only and keyword-only retrieval, for a side-by-side
+            detail["rank_by_mode"] = {
+                mode: first_correct_rank(
+                    [Ranked(s.hit.id, s.hit.scenario, s.hit.score) for s in other.scripts],
+                    case,
+                    matched=other.matched,
+                )
+                for mode in self.modes
+                for other in [
+                    self.app.retrieve(case.query, brand=case.brand, k=10, today=self.today, mode=mode)
+                ]
+            }
         return score_retrieval(
             case, ranked, matched=found.matched, latency_ms=latency, group=group, detail=detail
         )
@@ -267,6 +283,7 @@ def results_json(run: EvalRun) -> dict:
         "failures": failures,
         "per_scenario": summary["per_scenario"],
         "per_category": summary["per_category"],
+        **({"retrieval_by_mode": summary["retrieval_by_mode"]} if "retrieval_by_mode" in summary else {}),
         "skipped": [{"file": s.file, "line": s.line, "id": s.id, "reason": s.reason} for s in run.skipped],
         "cases": cases,
         "run": {
