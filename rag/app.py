@@ -211,16 +211,15 @@ class Huashu:
             blocked=checked.blocked,
             notices=tuple(notices + ([checked.block_reason] if checked.blocked else [])),
             script_id=best.item.id if best else "",
+            grounding=tuple(sources),
+            order=order_facts,
             timings_ms=timings,
         )
 
-    def recheck(
-        self, result: DraftResult, edited: str, order: Mapping[str, str] | None = None
-    ) -> DraftResult:
-        """Check an agent's edited draft before it is sent."""
-        sources = [p.matched_text for p in result.sources] + self.policy_texts(result.brand)
+    def recheck(self, result: DraftResult, edited: str) -> DraftResult:
+        """Check an agent's edited draft before it is sent, against what the original draft was grounded in."""
         checked = self.filter.check(
-            edited, brand=result.brand, sources=sources, order_facts=self._order(order)
+            edited, brand=result.brand, sources=list(result.grounding), order_facts=result.order
         )
         return replace(result, draft=checked.text, violations=checked.violations, blocked=checked.blocked)
 

@@ -147,4 +147,8 @@ class DraftResult:
     blocked: bool = False
     notices: tuple[str, ...] = ()
     script_id: str = ""
+    grounding: tuple[
+        str, ...
+    ] = ()  # texts that ground numbers: the script, its policies, the brand's policies
+    order: dict[str, str] = field(default_factory=dict)  # the order facts the draft was filled with
     timings_ms: dict[str, float] = field(default_factory=dict)

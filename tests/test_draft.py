@@ -181,3 +181,14 @@ def test_cli_draft_json(huashu_app):
 def test_cli_bad_input_exits_nonzero_without_traceback(huashu_app, args, code, words):
     proc = _cli(huashu_app, *args)
     assert proc.returncode == code and words in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_agent_edit_is_rechecked_against_the_drafts_grounding(huashu_app):
+    result = huashu_app.draft("收到的东西是碎的", brand="nuanbei", order={"order_id": "2026112212345678"})
+    assert result.grounding and result.order == {"order_id": "2026112212345678"}
+    ok = huashu_app.recheck(result, "抱歉，我们会给您补发，另外送您一张5元无门槛优惠券。")
+    assert ok.violations == ()
+    bad = huashu_app.recheck(result, "抱歉，这边直接补偿您50元，保证今天到。")
+    categories = {v.category for v in bad.violations}
+    assert {"ungrounded_commitment", "unconditional_promise"} <= categories
+    assert "50元" not in bad.draft

@@ -202,8 +202,8 @@ class EvalRunner:
         result = self.app.draft(case.query, brand=case.brand, today=self.today)
         latency = _ms(t)
         leftover = _reported(
-            self.app.check(result.draft, brand=case.brand, sources=self._grounding(result)).violations
-        )
+            self.app.recheck(result, result.draft).violations
+        )  # what the agent would be warned of
         brand = self.app.brands[case.brand]
         tone = tone_problems(result.draft, self.app.tones[brand.tone]) if brand.tone in self.app.tones else []
         reasons = draft_failures(
@@ -237,19 +237,6 @@ class EvalRunner:
             "tone": tone,
         }
         return score_draft(case, reasons, latency_ms=latency, detail=detail)
-
-    def _grounding(self, result) -> list[str]:
-        """Return the texts the draft was grounded in: its script, its policies, the brand's policies in force."""
-        reader = self.app.reader
-        texts = []
-        script = reader.item(f"script:{result.script_id}") if result.script_id else None
-        if script is not None:
-            texts.append(script.reply)
-        for hit in result.sources:
-            policy = reader.item(f"policy:{hit.id}") if hit.kind == "policy" else None
-            if policy is not None:
-                texts.append(policy.body)
-        return texts + self.app.policy_texts(result.brand, self.today)
 
 
 def results_json(run: EvalRun) -> dict:
