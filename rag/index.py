@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from .embeddings import ProviderEmbeddings
 from .errors import HuashuError
 from .kb import SLOT_RE, KnowledgeBase, content_hash
@@ -25,8 +27,10 @@ from .store import KINDS, Manifest, Store, space_id
 from .types import ALL_BRANDS, Policy, ReferenceChunk, Script
 
 log = logging.getLogger(__name__)
-TEXT_VERSION = "1"  # bump when the embedded text of an item changes shape: forces re-embedding
+TEXT_VERSION = "2"  # bump when the embedded text of an item changes shape: forces re-embedding
 Progress = Callable[[int, int], None]
+CENTROID = "centroid"
+WRITE_BATCH = 512
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,10 @@ def build_records(item, key: str, h: str, store: Store, space: str) -> list[Reco
         "brands": "|" + "|".join(brands) + "|",
     }
     records = []
-    for variant, text in _texts(item):
+    texts = _texts(item)
+    if any(v.startswith("example") for v, _ in texts):
+        texts.append((CENTROID, item.title))  # its vector is the mean of the examples', not the title's
+    for variant, text in texts:
         meta = base | {"variant": variant}
         if variant in ("reply", "body", "chunk"):
             meta["payload"] = json.dumps(_payload(item), ensure_ascii=False)
@@ -140,6 +147,28 @@ def build_records(item, key: str, h: str, store: Store, space: str) -> list[Reco
                 )
             )
     return records
+
+
+def _item_batches(records: list[Record], size: int):
+    """Yield runs of records of about `size`, never splitting one item's records."""
+    batch: list[Record] = []
+    for r in records:
+        if len(batch) >= size and r.metadata["key"] != batch[-1].metadata["key"]:
+            yield batch
+            batch = []
+        batch.append(r)
+    if batch:
+        yield batch
+
+
+def _centroid(batch: list[Record], record: Record, vectors: dict[str, np.ndarray]) -> np.ndarray:
+    """Return the normalised mean of a script's customer-example vectors: its prototype customer message."""
+    key = record.metadata["key"]
+    texts = {
+        r.text for r in batch if r.metadata["key"] == key and r.metadata["variant"].startswith("example")
+    }
+    mean = np.mean([vectors[t] for t in texts], axis=0)
+    return mean / (np.linalg.norm(mean) or 1.0)
 
 
 class _Lock:
@@ -220,8 +249,7 @@ class Indexer:
         old.pending = new.gen
         old.items = old.items or {}
         self.store.write_manifest(old)  # marks the run: a crash from here on is cleaned up next time
-        self._write_records(to_embed, progress)
-        report.embedded = len(to_embed)
+        report.embedded = self._write_records(to_embed, progress)
         keep = new.record_ids()
         new.retired = sorted(old.record_ids() - keep)
         report.gen = new.gen
@@ -258,26 +286,37 @@ class Indexer:
                 report.kept_from_broken_files.append(key)
         return desired, sources
 
-    def _write_records(self, records: list[Record], progress: Progress | None) -> None:
+    def _write_records(self, records: list[Record], progress: Progress | None) -> int:
+        """Embed and write records in batches of whole items; return how many texts were embedded.
+
+        A text is embedded once however many brand scopes hold it; a centroid is computed, not embedded.
+        """
+        embedded = 0
         total = len(records)
         if progress:
             progress(0, total)
-        batch = 512
-        for start in range(0, total, batch):
-            chunk = records[start : start + batch]
-            vectors = self.embeddings.embed_documents([r.text for r in chunk])
-            by_collection: dict[str, list[int]] = {}
-            for i, r in enumerate(chunk):
-                by_collection.setdefault(r.collection, []).append(i)
-            for name, idx in by_collection.items():
+        done = 0
+        for chunk in _item_batches(records, WRITE_BATCH):
+            texts = list(dict.fromkeys(r.text for r in chunk if r.metadata["variant"] != CENTROID))
+            embedded += len(texts)
+            vectors = dict(
+                zip(texts, np.asarray(self.embeddings.embed_documents(texts), dtype=np.float32), strict=True)
+            )
+            by_collection: dict[str, list[tuple[Record, list[float]]]] = {}
+            for r in chunk:
+                vec = _centroid(chunk, r, vectors) if r.metadata["variant"] == CENTROID else vectors[r.text]
+                by_collection.setdefault(r.collection, []).append((r, vec.tolist()))
+            for name, rows in by_collection.items():
                 self.store.collection(name).upsert(
-                    ids=[chunk[i].id for i in idx],
-                    embeddings=[vectors[i] for i in idx],
-                    documents=[chunk[i].text for i in idx],
-                    metadatas=[chunk[i].metadata for i in idx],
+                    ids=[r.id for r, _ in rows],
+                    embeddings=[v for _, v in rows],
+                    documents=[r.text for r, _ in rows],
+                    metadatas=[r.metadata for r, _ in rows],
                 )
+            done += len(chunk)
             if progress:
-                progress(min(start + batch, total), total)
+                progress(done, total)
+        return embedded
 
     def _delete(self, record_ids: list[str]) -> None:
         by_collection: dict[str, list[str]] = {}

@@ -18,7 +18,7 @@ import numpy as np
 
 from .embeddings import ProviderEmbeddings
 from .errors import IndexMismatchError, IndexNotBuiltError
-from .index import partitions
+from .index import CENTROID, partitions
 from .keyword import KeywordIndex, tokenizer
 from .store import Store, space_id
 from .types import ALL_BRANDS, Hit, Policy, Script
@@ -38,9 +38,8 @@ class RetrievalConfig:
     keyword_weight: float = 1.0
     keyword_saturation: float = 8.0  # bm25 -> bm25 / (bm25 + s): an absolute 0..1 scale
     brand_bonus: float = 0.01
-    reply_weight: float = (
-        1.0  # customers write like the examples, not like the replies: discount reply matches
-    )
+    centroid_weight: float = 0.5  # dense = (1-w) * best matching text + w * centroid of the examples
+    reply_weight: float = 1.0  # < 1 discounts matches on a reply: customers write like the examples
     no_match_threshold: float = 0.40
     dense_candidates: int = 80
     policy_min_score: float = 0.35
@@ -56,6 +55,7 @@ class _Partition:
     variants: list[str]
     docs: list[str]
     id_pos: dict[str, int] = field(default_factory=dict)
+    centroid_id: dict[str, str] = field(default_factory=dict)  # key -> id of its centroid record
 
 
 @dataclass
@@ -146,6 +146,9 @@ class IndexReader:
                 if "payload" in meta:
                     payloads[meta["key"]] = json.loads(meta["payload"])
             part.id_pos = {rid: i for i, rid in enumerate(part.ids)}
+            part.centroid_id = {
+                k: rid for k, v, rid in zip(part.keys, part.variants, part.ids, strict=True) if v == CENTROID
+            }
             parts[name] = part
         keyword = self._keyword_indexes(parts, tokenize)
         with self._lock:
@@ -169,6 +172,7 @@ class IndexReader:
                 for p in scripts
                 if brand is None or p.scope in (ALL_BRANDS, brand)
                 for i in range(len(p.ids))
+                if p.variants[i] != CENTROID  # a centroid has a vector, not words
             ]
             out[brand] = _KeywordScope(KeywordIndex([r[3] for r in rows], tokenize), rows)
         return out
@@ -287,21 +291,45 @@ class Retriever:
 
     # ---- dense ----
     def _dense(self, vector, kind: str, brand: str | None) -> dict[str, tuple[float, str, str, str]]:
+        """Return each candidate's cosine score: its best-matching text, blended with its examples' centroid."""
         best: dict[str, tuple[float, str, str, str]] = {}
+        alpha = self.config.centroid_weight
         for part in self.reader.parts(kind, brand):
             if not part.ids:
                 continue
             col = self.reader.store.collection(part.name, create=False)
             n = min(self.config.dense_candidates, len(part.ids))
             res = col.query(query_embeddings=[vector], n_results=n, include=["distances"])
+            centroid: dict[str, float] = {}
+            found: dict[str, tuple[float, str, str, str]] = {}
             for rid, dist in zip(res["ids"][0], res["distances"][0], strict=True):
                 pos = part.id_pos.get(rid)
                 if pos is None:  # a record of another generation: not part of the serving index
                     continue
-                key, sim = part.keys[pos], (1.0 - float(dist)) * self._weight(part.variants[pos])
+                key, variant, sim = part.keys[pos], part.variants[pos], 1.0 - float(dist)
+                if variant == CENTROID:
+                    centroid[key] = sim
+                elif key not in found or sim * self._weight(variant) > found[key][0]:
+                    found[key] = (sim * self._weight(variant), part.docs[pos], variant, part.scope)
+            if alpha and part.centroid_id:
+                centroid |= self._centroid_sims(col, part, [k for k in found if k not in centroid], vector)
+            for key, (sim, doc, variant, scope) in found.items():
+                if key in centroid:
+                    sim = (1 - alpha) * sim + alpha * centroid[key]
                 if key not in best or sim > best[key][0]:
-                    best[key] = (sim, part.docs[pos], part.variants[pos], part.scope)
+                    best[key] = (sim, doc, variant, scope)
         return best
+
+    @staticmethod
+    def _centroid_sims(col, part: _Partition, keys: list[str], vector) -> dict[str, float]:
+        """Return cosine similarities to the centroids of `keys` that the nearest-neighbour query did not return."""
+        ids = [part.centroid_id[k] for k in keys if k in part.centroid_id]
+        if not ids:
+            return {}
+        got = col.get(ids=ids, include=["embeddings"])
+        q = np.asarray(vector, dtype=np.float32)
+        sims = np.asarray(got["embeddings"], dtype=np.float32) @ q / (np.linalg.norm(q) or 1.0)
+        return {part.keys[part.id_pos[rid]]: float(s) for rid, s in zip(got["ids"], sims, strict=True)}
 
     # ---- keyword ----
     def _keyword(self, query: str, kind: str, brand: str | None) -> dict[str, tuple[float, str, str, str]]:
