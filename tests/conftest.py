@@ -70,6 +70,15 @@ def script(
     }
 
 
+DAMAGE_A = script(
+    "damage_a",
+    "damaged_or_missing",
+    examples=["东西碎了", "瓶子破了", "收到就是坏的", "包装压烂了", "裂开了"],
+    reply="非常抱歉，请您拍一张破损处的照片发给我，我为您安排补发或退款。",
+    policy_refs=["damage_missing_wrong"],
+)
+
+
 @pytest.fixture
 def mini_kb(tmp_path) -> Path:
     """A small knowledge base in a temp dir: the real brands, tones, rules and two policies, three scripts."""
@@ -86,13 +95,7 @@ def mini_kb(tmp_path) -> Path:
         root / "scripts" / "order.yaml",
         [
             script("ship_a"),
-            script(
-                "damage_a",
-                "damaged_or_missing",
-                examples=["东西碎了", "瓶子破了", "收到就是坏的", "包装压烂了", "裂开了"],
-                reply="非常抱歉，请您拍一张破损处的照片发给我，我为您安排补发或退款。",
-                policy_refs=["damage_missing_wrong"],
-            ),
+            DAMAGE_A,
         ],
     )
     write_script(

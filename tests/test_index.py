@@ -10,7 +10,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import make_settings, script, write_script
+from conftest import DAMAGE_A, make_settings, script, write_script
 
 from rag.errors import IndexMismatchError, IndexNotBuiltError
 from rag.index import Indexer
@@ -69,13 +69,7 @@ def test_edit_add_delete_embed_only_what_changed(tmp_path, mini_kb, embeddings):
         mini_kb / "scripts" / "order.yaml",
         [
             script("ship_a", reply="我们会在付款后24小时内发货，发货后订单页会显示运单号。"),  # edited
-            script(
-                "damage_a",
-                "damaged_or_missing",
-                examples=["东西碎了", "瓶子破了", "收到就是坏的", "包装压烂了", "裂开了"],
-                reply="非常抱歉，请您拍一张破损处的照片发给我，我为您安排补发或退款。",
-                policy_refs=["damage_missing_wrong"],
-            ),
+            DAMAGE_A,  # unchanged
             script(
                 "invoice_a",
                 "invoice",

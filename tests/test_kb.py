@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 from conftest import KB, script, write_script
 
+from rag.compliance.numbers import cn_to_number
 from rag.kb import load_kb
 from rag.scenarios import SCENARIOS
 
@@ -33,34 +34,12 @@ def test_starter_kb_covers_every_scenario_and_brand(kb):
     assert len(kb.policies) >= 10
 
 
-_CN_DIGITS = {
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
 _NUMBER_UNIT = re.compile(r"(\d+|[零一二两三四五六七八九十]+)\s*(?:个)?(小时|天|日|元|块|%|％)")
-
-
-def _cn_to_int(text: str) -> int:
-    if text.isdigit():
-        return int(text)
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return (_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0)
-    return _CN_DIGITS[text]
 
 
 def numbers_with_units(text: str) -> set[str]:
     unit = {"日": "天", "块": "元", "％": "%"}
-    return {f"{_cn_to_int(n)}{unit.get(u, u)}" for n, u in _NUMBER_UNIT.findall(text)}
+    return {f"{cn_to_number(n):g}{unit.get(u, u)}" for n, u in _NUMBER_UNIT.findall(text)}
 
 
 def test_script_numbers_are_backed_by_their_policies(kb):
