@@ -56,6 +56,9 @@ class _Partition:
     docs: list[str]
     id_pos: dict[str, int] = field(default_factory=dict)
     centroid_id: dict[str, str] = field(default_factory=dict)  # key -> id of its centroid record
+    centroids: dict[str, np.ndarray] = field(
+        default_factory=dict
+    )  # key -> centroid vector, fetched on first use
 
 
 @dataclass
@@ -322,14 +325,21 @@ class Retriever:
 
     @staticmethod
     def _centroid_sims(col, part: _Partition, keys: list[str], vector) -> dict[str, float]:
-        """Return cosine similarities to the centroids of `keys` that the nearest-neighbour query did not return."""
-        ids = [part.centroid_id[k] for k in keys if k in part.centroid_id]
-        if not ids:
+        """Return cosine similarities to the centroids of `keys` that the nearest-neighbour query did not return.
+
+        Centroid vectors are fetched once and cached on the partition, so a warm query does no extra round trip.
+        """
+        missing = [part.centroid_id[k] for k in keys if k in part.centroid_id and k not in part.centroids]
+        if missing:
+            got = col.get(ids=missing, include=["embeddings"])
+            for rid, emb in zip(got["ids"], got["embeddings"], strict=True):
+                part.centroids[part.keys[part.id_pos[rid]]] = np.asarray(emb, dtype=np.float32)
+        wanted = [k for k in keys if k in part.centroids]
+        if not wanted:
             return {}
-        got = col.get(ids=ids, include=["embeddings"])
         q = np.asarray(vector, dtype=np.float32)
-        sims = np.asarray(got["embeddings"], dtype=np.float32) @ q / (np.linalg.norm(q) or 1.0)
-        return {part.keys[part.id_pos[rid]]: float(s) for rid, s in zip(got["ids"], sims, strict=True)}
+        sims = np.stack([part.centroids[k] for k in wanted]) @ q / (np.linalg.norm(q) or 1.0)
+        return dict(zip(wanted, sims.tolist(), strict=True))
 
     # ---- keyword ----
     def _keyword(self, query: str, kind: str, brand: str | None) -> dict[str, tuple[float, str, str, str]]:
