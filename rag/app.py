@@ -36,6 +36,8 @@ class Huashu:
 
         self.settings = settings or load_settings()
         self.embeddings = embeddings or make_embeddings(self.settings)
+        if embeddings is None:
+            self.embeddings.preload()  # overlaps the model load with opening the store and the index
         self.store = Store(self.settings)
         self.kb: KnowledgeBase = load_kb(self.settings.kb_path)
         self.brands = self.kb.brands
@@ -45,7 +47,11 @@ class Huashu:
                 "; ".join(str(p) for p in self.kb.problems if p.file == "brands.yaml") or "brands.yaml 为空"
             )
             raise ConfigError(f"知识库里没有可用的品牌设置：{problems}")
-        self.filter = ComplianceFilter.from_file(self.kb.rules_path)
+        # rules already parsed and validated with the knowledge base; from_file raises the clear error otherwise
+        rules = self.kb.rules
+        self.filter = (
+            ComplianceFilter(rules) if rules is not None else ComplianceFilter.from_file(self.kb.rules_path)
+        )
         self.retrieval_config = retrieval or RetrievalConfig(
             **(
                 {"no_match_threshold": self.settings.no_match_threshold}

@@ -39,6 +39,19 @@ class ProviderEmbeddings(Embeddings):
         """Load the model now rather than on the first query."""
         self.embed_query("你好")
 
+    def preload(self) -> None:
+        """Load a local model in the background so start-up work overlaps; errors surface on first use."""
+        if self.name.startswith("openai:"):
+            return  # nothing local to load; never call a remote endpoint unasked
+
+        def load():
+            try:
+                self.warm_up()
+            except Exception:  # the same error is raised, with its advice, on the first real query
+                log.debug("background model load failed", exc_info=True)
+
+        threading.Thread(target=load, name="huashu-model-preload", daemon=True).start()
+
 
 class UseM3Embeddings(ProviderEmbeddings):
     """Universal Sentence Encoder multilingual v3 (512-dim), pure numpy, no model hub."""
@@ -85,8 +98,13 @@ class SentenceTransformerEmbeddings(ProviderEmbeddings):
         self._spec = model
         self._model = None
         self._dim = None
+        self._lock = threading.Lock()
 
     def _encoder(self):
+        with self._lock:  # a background preload and the first query must not load the model twice
+            return self._load()
+
+    def _load(self):
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 

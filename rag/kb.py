@@ -89,6 +89,11 @@ class KnowledgeBase:
     def rules_path(self) -> Path:
         return self.root / "compliance" / "rules.yaml"
 
+    @property
+    def rules(self):
+        """Return the compliance rules loaded with the knowledge base, or None if they failed to load."""
+        return next((f.items[0] for f in self.files if f.kind == "rules" and f.ok and f.items), None)
+
     def fingerprint(self) -> str:
         """Return a short hash of every file's content: equal fingerprints mean the same knowledge."""
         h = hashlib.sha256()
@@ -474,13 +479,13 @@ def _load_rules_file(root: Path) -> SourceFile:
     if failed:
         return failed
     try:
-        load_rules(path)
+        rules = load_rules(path)
     except KnowledgeBaseError as exc:
         rel = _rel(root, path)
         return SourceFile(
             rel, "rules", content_hash(data), problems=(Problem(rel, exc.detail, exc.line, exc.field),)
         )
-    return SourceFile(_rel(root, path), "rules", content_hash(data))
+    return SourceFile(_rel(root, path), "rules", content_hash(data), (rules,))
 
 
 def _load_ref(root: Path, path: Path) -> SourceFile:

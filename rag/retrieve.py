@@ -111,7 +111,8 @@ class IndexReader:
         self.manifest = None
         self.partitions: dict[str, _Partition] = {}
         self.payloads: dict[str, dict] = {}
-        self.keyword: dict[str | None, _KeywordScope] = {}
+        self.keyword: dict[str | None, _KeywordScope] = {}  # built on first use, per brand scope
+        self._tokenize = tokenizer(self.config.tokenizer)
         self._objects: dict[str, Script | Policy] = {}
         self.load()
 
@@ -153,32 +154,34 @@ class IndexReader:
                 k: rid for k, v, rid in zip(part.keys, part.variants, part.ids, strict=True) if v == CENTROID
             }
             parts[name] = part
-        keyword = self._keyword_indexes(parts, tokenize)
         with self._lock:
             self.manifest, self.gen = manifest, manifest.gen
-            self.partitions, self.payloads, self._objects, self.keyword = parts, payloads, {}, keyword
+            self.partitions, self.payloads, self._objects, self.keyword = parts, payloads, {}, {}
+            self._tokenize = tokenize
             self._checked = time.monotonic()
 
-    @staticmethod
-    def _keyword_indexes(parts: dict[str, _Partition], tokenize) -> dict[str | None, _KeywordScope]:
-        """Build one BM25 index per brand over its own and the generic scripts, so scores share one IDF."""
-        scripts = [p for p in parts.values() if p.kind == "script"]
-        brands = sorted({p.scope for p in scripts if p.scope != ALL_BRANDS})
-        out: dict[str | None, _KeywordScope] = {}
-        for brand in [
-            None,
-            ALL_BRANDS,
-            *brands,
-        ]:  # ALL_BRANDS: generic only, for a brand with no scripts of its own
-            rows = [
-                (p.keys[i], p.variants[i], p.scope, p.docs[i])
-                for p in scripts
-                if brand is None or p.scope in (ALL_BRANDS, brand)
-                for i in range(len(p.ids))
-                if p.variants[i] != CENTROID  # a centroid has a vector, not words
-            ]
-            out[brand] = _KeywordScope(KeywordIndex([r[3] for r in rows], tokenize), rows)
-        return out
+    def keyword_index(self, brand: str | None) -> _KeywordScope | None:
+        """Return the BM25 index a query for `brand` uses, building it on first use.
+
+        One index per brand spans its own and the generic scripts, so their scores share one IDF; a brand with
+        no scripts of its own uses the generic-only index, and no brand (None) searches everything.
+        """
+        scripts = [p for p in self.partitions.values() if p.kind == "script"]
+        scope = brand if brand is None or any(p.scope == brand for p in scripts) else ALL_BRANDS
+        index = self.keyword.get(scope)
+        if index is None:
+            with self._lock:
+                rows = [
+                    (p.keys[i], p.variants[i], p.scope, p.docs[i])
+                    for p in scripts
+                    if scope is None or p.scope in (ALL_BRANDS, scope)
+                    for i in range(len(p.ids))
+                    if p.variants[i] != CENTROID  # a centroid has a vector, not words
+                ]
+                index = self.keyword[scope] = _KeywordScope(
+                    KeywordIndex([r[3] for r in rows], self._tokenize), rows
+                )
+        return index
 
     def refresh(self) -> bool:
         """Reload when a re-index has flipped the manifest since we loaded; return whether it did."""
@@ -344,8 +347,7 @@ class Retriever:
     # ---- keyword ----
     def _keyword(self, query: str, kind: str, brand: str | None) -> dict[str, tuple[float, str, str, str]]:
         best: dict[str, tuple[float, str, str, str]] = {}
-        indexes = self.reader.keyword
-        scope = indexes.get(None) if brand is None else indexes.get(brand) or indexes.get(ALL_BRANDS)
+        scope = self.reader.keyword_index(brand)
         scores = scope.index.scores(query) if scope else np.zeros(0)
         if not scores.size:
             return best
