@@ -56,7 +56,8 @@ class KeywordIndex:
     def __init__(self, docs: list[str], tokenize=char_tokens):
         import bm25s
 
-        logging.getLogger("bm25s").setLevel(logging.NOTSET)  # bm25s forces DEBUG on import; let our config decide
+        # bm25s forces its logger to DEBUG on import; hand the decision back to our logging config
+        logging.getLogger("bm25s").setLevel(logging.NOTSET)
         self._tokenize = tokenize
         self.size = len(docs)
         self._bm25 = bm25s.BM25()
