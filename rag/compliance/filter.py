@@ -17,11 +17,11 @@ from rag.types import FilterResult, Violation
 
 log = logging.getLogger(__name__)
 
-_DIGITS = re.compile(r"\d(?:[\s-]?\d){10}")  # the shortest phone, ID or card number
+_DIGITS = re.compile(r"\d(?:[\s-]{0,3}\d){10}")  # the shortest phone, ID or card number
 _BLOCK_SHARE = 0.5  # dropping at least this share of the content means the draft's point was non-compliant
 _KIND_WORDS = {
     "time": "时限", "month": "期限", "yuan": "金额", "percent": "比例", "discount": "折扣",
-    "piece": "数量", "times": "次数/倍数",
+    "piece": "数量", "times": "次数/倍数", "points": "积分",
 }  # fmt: skip
 
 

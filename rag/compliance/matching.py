@@ -6,7 +6,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from rag.compliance.rules import Rule, RuleSet
-from rag.compliance.text import BOUNDARIES, TextView
+from rag.compliance.text import BOUNDARIES, SENTENCE_ENDS, TextView
 
 _END = ""  # trie key holding the payloads of a term ending here
 _EXCEPTION = object()  # trie payload marking a global exception
@@ -78,6 +78,13 @@ class Matcher:
                 for term in rule.exceptions:
                     trie.add(term, None)
                 self._rule_exceptions[rule.id] = trie
+        self._nearby: dict[str, _Trie] = {}
+        for rule in ruleset.rules:
+            if rule.unless_nearby:
+                trie = _Trie()
+                for term in rule.unless_nearby:
+                    trie.add(term, None)
+                self._nearby[rule.id] = trie
         self._negations = _Trie()
         for cue in ruleset.negation_cues:
             self._negations.add(cue, None)
@@ -114,7 +121,9 @@ class Matcher:
             return [], exc_spans
         hits: list[Hit] = []
         for start, end, rule, keep in raw:
-            if self._excepted(compact, start, end, rule, global_exc):
+            if self._excepted(compact, start, end, rule, global_exc) or self._excused(
+                compact, start, end, rule
+            ):
                 continue
             if rule.negatable and self._negated(compact, start):
                 continue
@@ -133,6 +142,23 @@ class Matcher:
             return False
         lo, hi = max(0, start - 12), min(len(compact), end + 12)
         return any(lo + s < end and start < lo + e for s, e, _ in trie.scan(compact[lo:hi]))
+
+    def _excused(self, compact: str, start: int, end: int, rule: Rule) -> bool:
+        """Return whether the hit's sentence or the next one states what excuses it (a condition, a next step)."""
+        trie = self._nearby.get(rule.id)
+        if trie is None:
+            return False
+        lo = start
+        while lo > 0 and compact[lo - 1] not in SENTENCE_ENDS:
+            lo -= 1
+        hi, ends = end, 0
+        while hi < len(compact) and ends < 2:
+            if compact[hi] in SENTENCE_ENDS and (
+                hi + 1 == len(compact) or compact[hi + 1] not in SENTENCE_ENDS
+            ):
+                ends += 1
+            hi += 1
+        return bool(trie.scan(compact[lo:hi]))
 
     def negated_at(self, view: TextView, norm_index: int) -> bool:
         """Return whether a negation cue stands just before `norm_index` of the normalised text, in its clause."""

@@ -9,19 +9,24 @@ _CN = "零〇一二两三四五六七八九十百千万"
 _NUM = rf"(?:\d+(?:\.\d+)?|[{_CN}]+|半|双|翻)"
 # Longest unit spellings first so 个小时 wins over 个.
 _UNITS: dict[str, tuple[str, float]] = {
-    "个小时": ("time", 60), "小时": ("time", 60), "个钟头": ("time", 60), "钟头": ("time", 60),
+    "个小时": ("time", 60), "小时": ("time", 60), "个钟头": ("time", 60), "钟头": ("time", 60), "h": ("time", 60),
+    "分钟": ("time", 1),
     "个工作日": ("time", 1440), "工作日": ("time", 1440), "个自然日": ("time", 1440), "自然日": ("time", 1440),
     "天": ("time", 1440), "日": ("time", 1440),
     "个星期": ("time", 10080), "星期": ("time", 10080), "周": ("time", 10080),
     "个月": ("month", 1), "年": ("month", 12),
-    "块钱": ("yuan", 1), "元": ("yuan", 1), "块": ("yuan", 1),
+    "块钱": ("yuan", 1), "元": ("yuan", 1), "块": ("yuan", 1), "rmb": ("yuan", 1), "积分": ("points", 1),
     "%": ("percent", 1), "折": ("discount", 1),
     "件": ("piece", 1), "个": ("piece", 1), "片": ("piece", 1), "瓶": ("piece", 1), "支": ("piece", 1),
     "盒": ("piece", 1), "包": ("piece", 1), "袋": ("piece", 1), "份": ("piece", 1), "套": ("piece", 1),
     "张": ("piece", 1), "条": ("piece", 1), "双": ("piece", 1),
     "次": ("times", 1), "倍": ("times", 1),
 }  # fmt: skip
-_UNIT_RE = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
+# Latin units must not run into a word (24h, not 24hours; 5rmb).
+_UNIT_RE = "|".join(
+    re.escape(u) + ("(?![a-z])" if u.isascii() and u.isalpha() else "")
+    for u in sorted(_UNITS, key=len, reverse=True)
+)
 _QUANTITY = re.compile(
     rf"(?=[0-9{_CN}半双翻百¥])(?:(?<![0-9a-z.*#第])(?P<a>{_NUM})(?:\s*(?:-|~|至|到|—|或)\s*(?P<b>{_NUM}))?\s*(?P<unit>{_UNIT_RE})"
     rf"|百分之(?P<pa>{_NUM})(?:\s*(?:-|~|至|到)\s*(?:百分之)?(?P<pb>{_NUM}))?"
@@ -29,12 +34,30 @@ _QUANTITY = re.compile(
 )
 _DATE = re.compile(r"\d{1,4}\s*[年/.-]\s*\d{1,2}\s*[月/.-]\s*\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
 # Units too common to count without a sign of a commitment nearby (一个问题, 再一次, 宝宝3个月).
-_NEEDS_CUE = frozenset({"piece", "times", "month"})
+_NEEDS_CUE = frozenset({"piece", "times", "month", "points"})
 _CUES = (
     "送", "赠", "补", "多发", "返", "赔", "免费", "额外", "加", "买", "满", "保修", "质保", "保障", "保",
     "可以", "可", "给您", "为您", "包", "限", "领", "退", "换", "优惠", "抵", "减", "享", "发放", "申请",
 )  # fmt: skip
-_CUES_AFTER = ("内", "之内", "以内", "起", "无理由", "券", "优惠券", "红包", "补偿", "赔偿")
+_CUES_AFTER = (
+    "内", "之内", "以内", "起", "无理由", "券", "优惠券", "红包", "补", "赔", "返", "无门槛", "代金券", "购物金", "现金",
+)  # fmt: skip
+_SWAP = ("换", "换成", "改成", "选", "挑")
+_ARTICLE = (
+    "满意",
+    "答复",
+    "说法",
+    "交代",
+    "解释",
+    "结果",
+    "回复",
+    "方案",
+    "办法",
+    "处理",
+    "合理",
+    "明确",
+    "准确",
+)
 _PAST_BEFORE = ("已经", "已", "过去", "过了", "等了", "晚了", "超过", "超出", "耽误了", "快")
 _PAST_AFTER = ("了", "前", "以前", "之前", "过去", "大")
 _NOT_UNIT_AFTER = {
@@ -192,6 +215,12 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         return False
     if kind == "percent" and after.startswith(_FABRIC):
         return False
+    if (
+        kind == "piece"
+        and norm.startswith("一", start)
+        and (before.endswith(_SWAP) or after.startswith(_ARTICLE))
+    ):
+        return False  # 换一个尺码, 给您一个满意的答复: a swap or an article, not a gift
     if kind in _NEEDS_CUE or unit == "日":
         return any(c in before for c in _CUES) or after.startswith(_CUES_AFTER)
     return True

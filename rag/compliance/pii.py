@@ -6,19 +6,22 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-_SEP = r"[\s-]?"
-_MOBILE = re.compile(rf"(?<![0-9a-z*])(?:\+?86{_SEP})?1[3-9]\d(?:{_SEP}\d){{8}}(?![0-9a-z*])")
+_SEP = r"[\s-]{0,3}"  # digits may be grouped with spaces or dashes: 138 1234 5678, 138 - 1234 - 5678
+_MOBILE = re.compile(rf"(?<![0-9a-z*])(?:\+?86{_SEP})?1{_SEP}[3-9](?:{_SEP}\d){{9}}(?![0-9a-z*])")
 _ID_CARD = re.compile(
-    r"(?<![0-9a-z*])[1-6]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9x](?![0-9a-z*])"
+    rf"(?<![0-9a-z*])[1-6]\d{{5}}{_SEP}(?:18|19|20)\d{{2}}{_SEP}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+    rf"{_SEP}\d{{3}}[0-9x](?![0-9a-z*])"
 )
-_BANK_CARD = re.compile(r"(?<![0-9a-z*])[3-6]\d{3}(?:[\s-]?\d){11,15}(?![0-9a-z*])")
-_EMAIL = re.compile(r"(?<![a-z0-9._%+@-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
+_BANK_CARD = re.compile(rf"(?<![0-9a-z*])[3-6](?:{_SEP}\d){{15,18}}(?![0-9a-z*])")
+# "*" before a local part is a mask this filter wrote (130****0000@qq.com), not the start of an address.
+_EMAIL = re.compile(r"(?<![a-z0-9._%+@*-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
 _HAN = r"[\u4e00-\u9fff]"
 _CN_NUM = r"[0-9一二三四五六七八九十百零]"
 _ADDRESS = re.compile(
-    rf"(?:{_HAN}{{2,7}}?(?:省|自治区))?{_HAN}{{2,7}}?市(?P<district>{_HAN}{{1,7}}?(?:区|县|市|旗))"
-    rf"(?P<rest>[\u4e00-\u9fff0-9]{{1,20}}?(?:路|街|道|巷|弄|里|村|镇|大道){_CN_NUM}+号"
-    rf"(?:[\u4e00-\u9fffA-Za-z]{{0,8}}?{_CN_NUM}+(?:号楼|栋|幢|楼|单元|室|层|号|座))*)"
+    rf"(?:{_HAN}{{2,7}}?(?:省|自治区))?(?:{_HAN}{{2,7}}?市)?(?P<district>{_HAN}{{1,7}}?(?:区|县|市|旗))"
+    rf"(?P<rest>[\u4e00-\u9fff0-9]{{1,20}}?(?:(?:路|街|道|巷|弄|里|村|镇|大道){_CN_NUM}+号"
+    rf"|(?:小区|花园|公寓|大厦|苑|新村|家园|园){_CN_NUM}+(?:号楼|栋|幢|单元))"
+    rf"(?:[\u4e00-\u9fffA-Za-z]{{0,8}}?{_CN_NUM}+(?:号楼|栋|幢|楼|单元|室|层|号|座))*(?:\d{{3,5}}(?![0-9%.]))?)"
 )
 # Digits right after these words are order or tracking numbers, not personal data.
 _CODE_CONTEXT = (
@@ -74,6 +77,11 @@ def _is_code(norm: str, start: int) -> bool:
     return any(word in before for word in _CODE_CONTEXT)
 
 
+def _in_email(norm: str, start: int, end: int) -> bool:
+    """Return whether [start, end) lies inside an e-mail address (13812345678@qq.com is masked as one)."""
+    return "@" in norm and any(m.start() <= start and end <= m.end() for m in _EMAIL.finditer(norm))
+
+
 def _digits(text: str) -> str:
     return "".join(c for c in text if c.isdigit() or c in "xX")
 
@@ -83,7 +91,7 @@ def find_mobile(norm: str) -> list[Found]:
     out = []
     for m in _MOBILE.finditer(norm):
         d = _digits(m.group(0))[-11:]
-        if not _is_code(norm, m.start()):
+        if not _is_code(norm, m.start()) and not _in_email(norm, m.start(), m.end()):
             out.append(Found(m.start(), m.end(), f"{d[:3]}****{d[-4:]}"))
     return out
 
@@ -92,8 +100,8 @@ def find_id_card(norm: str) -> list[Found]:
     """Find 18-digit ID card numbers with a valid checksum; mask the birth date and sequence."""
     out = []
     for m in _ID_CARD.finditer(norm):
-        d = m.group(0)
-        if id_checksum_ok(d) and not _is_code(norm, m.start()):
+        d = _digits(m.group(0))
+        if id_checksum_ok(d) and not _is_code(norm, m.start()) and not _in_email(norm, m.start(), m.end()):
             out.append(Found(m.start(), m.end(), f"{d[:6]}{'*' * 8}{d[-4:].upper()}"))
     return out
 
@@ -103,7 +111,12 @@ def find_bank_card(norm: str) -> list[Found]:
     out = []
     for m in _BANK_CARD.finditer(norm):
         d = _digits(m.group(0))
-        if 16 <= len(d) <= 19 and luhn_ok(d) and not _is_code(norm, m.start()):
+        if (
+            16 <= len(d) <= 19
+            and luhn_ok(d)
+            and not _is_code(norm, m.start())
+            and not _in_email(norm, *m.span())
+        ):
             out.append(Found(m.start(), m.end(), f"{d[:4]} **** **** {d[-4:]}"))
     return out
 
@@ -139,7 +152,9 @@ def may_contain(detector: str, norm: str, has_digits: bool) -> bool:
     if detector == "email":
         return "@" in norm
     if detector == "address":
-        return "号" in norm and "市" in norm
+        return ("号" in norm or "栋" in norm or "幢" in norm) and (
+            "市" in norm or "区" in norm or "县" in norm
+        )
     return has_digits
 
 

@@ -33,18 +33,9 @@ _NEGATABLE_BY_DEFAULT = frozenset(
     }
 )
 _RULE_FIELDS = (
-    "id",
-    "category",
-    "action",
-    "reason",
-    "terms",
-    "patterns",
-    "detector",
-    "replacement",
-    "exceptions",
-    "brands",
-    "negatable",
-)
+    "id", "category", "action", "reason", "terms", "patterns", "detector", "replacement",
+    "exceptions", "unless_nearby", "brands", "negatable",
+)  # fmt: skip
 _TOP_FIELDS = ("version", "exceptions", "negation_cues", "meta_cues", "min_kept_chars", "rules")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -62,6 +53,7 @@ class Rule:
     detector: str | None = None
     replacement: str | None = None
     exceptions: tuple[str, ...] = ()  # compact matching form
+    unless_nearby: tuple[str, ...] = ()  # compact form; in the hit's sentence or the next, they excuse it
     brands: tuple[str, ...] = ()  # empty: every brand
     negatable: bool = False
     line: int = 0
@@ -215,6 +207,7 @@ def _parse_rule(item: Located, file: str) -> Rule:
         detector=detector,
         replacement=replacement,
         exceptions=_terms(fields.get("exceptions"), file, "exceptions"),
+        unless_nearby=_terms(fields.get("unless_nearby"), file, "unless_nearby"),
         brands=brands,
         negatable=negatable,
         line=item.line,
