@@ -337,7 +337,7 @@ class Indexer:
             if name.endswith("-manifest"):
                 continue
             col = self.store.collection(name, create=False)
-            ids = col.get(include=[])["ids"] if col is not None else []
+            ids = self.store.get_all(col, [])["ids"] if col is not None else []
             stale = [i for i in ids if i not in keep]
             for i in range(0, len(stale), 5000):
                 col.delete(ids=stale[i : i + 5000])

@@ -137,7 +137,7 @@ class IndexReader:
             col = self.store.collection(name, create=False)
             if col is None:
                 continue
-            got = col.get(include=["documents", "metadatas"])
+            got = self.store.get_all(col, ["documents", "metadatas"])
             kind, scope = name.split("-")[-2:]
             part = _Partition(name, kind, scope, [], [], [], [])
             for rid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):

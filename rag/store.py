@@ -125,6 +125,19 @@ class Store:
             if (c.name if hasattr(c, "name") else str(c)).startswith(self.prefix + "-")
         ]
 
+    @staticmethod
+    def get_all(col, include: list[str], page: int = 20000) -> dict[str, list]:
+        """Return every record of a collection, paged: one large get fails in Chroma's SQL layer."""
+        out: dict[str, list] = {"ids": [], **{k: [] for k in include}}
+        offset = 0
+        while True:
+            got = col.get(include=include, limit=page, offset=offset)
+            for k in out:
+                out[k] += list(got[k] or [])
+            if len(got["ids"]) < page:
+                return out
+            offset += page
+
     def drop(self, name: str) -> None:
         self._collections.pop(name, None)
         try:

@@ -232,3 +232,24 @@ def test_reader_picks_up_a_new_generation(tmp_path, mini_kb, embeddings):
     time.sleep(0.01)
     assert reader.refresh() is True
     assert "script:invoice_b" in reader.payloads
+
+
+@pytest.mark.slow
+def test_large_partition_loads_past_chromas_sql_variable_limit(tmp_path):
+    """One get of more than 32,766 records fails inside Chroma; the store pages it."""
+    import numpy as np
+
+    store = Store(make_settings(tmp_path, tmp_path))
+    col = store.collection("huashu-test-big")
+    n = 33_000
+    for i in range(0, n, 5000):
+        ids = range(i, min(i + 5000, n))
+        col.add(
+            ids=[f"r{j}" for j in ids],
+            embeddings=np.random.default_rng(i).random((len(ids), 4)).tolist(),
+            documents=[f"d{j}" for j in ids],
+            metadatas=[{"k": j} for j in ids],
+        )
+    got = store.get_all(col, ["documents", "metadatas"])
+    assert len(got["ids"]) == len(set(got["ids"])) == len(got["metadatas"]) == n
+    assert {m["k"] for m in got["metadatas"]} == set(range(n))
