@@ -64,7 +64,7 @@ class Huashu:
     # ---- index ----
     def index(self, *, full: bool = False, progress: Progress | None = None) -> IndexReport:
         """Re-index the knowledge base (incremental unless `full`); reload what this object serves."""
-        self.kb = load_kb(self.settings.kb_path)
+        self.kb = load_kb(self.settings.kb_path, cache=self.settings.data_dir / "kb-cache")
         self.brands, self.tones = self.kb.brands or self.brands, self.kb.tones or self.tones
         indexer = Indexer(self.store, self.embeddings, self.settings.data_dir / "index.lock")
         report = indexer.run(self.kb, full=full, progress=progress)

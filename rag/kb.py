@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import pickle
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -107,8 +108,12 @@ def content_hash(data: bytes | str) -> str:
     return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
 
 
-def load_kb(root: Path, *, today: date | None = None) -> KnowledgeBase:
-    """Load every file under `root`; broken files carry their problems and yield nothing."""
+def load_kb(root: Path, *, today: date | None = None, cache: Path | None = None) -> KnowledgeBase:
+    """Load every file under `root`; broken files carry their problems and yield nothing.
+
+    With `cache` (a directory), a script file whose bytes, brands and policy ids are unchanged since the last
+    load is taken from there instead of being parsed again: at 10,000 scripts parsing is most of a no-op re-index.
+    """
     root = Path(root)
     if not root.is_dir():
         raise KnowledgeBaseError(str(root), "知识库目录不存在。请检查 HUASHU_KB_PATH 或命令行给的路径。")
@@ -122,9 +127,9 @@ def load_kb(root: Path, *, today: date | None = None) -> KnowledgeBase:
         files.append(_load_rules_file(root))
     policy_files = [_load_policy(root, p) for p in sorted((root / "policies").rglob("*.md"))]
     policy_ids = {pol.id for f in policy_files if f.ok for pol in f.items}
-    script_files = [
-        _load_scripts(root, p, brands, policy_ids) for p in sorted((root / "scripts").rglob("*.y*ml"))
-    ]
+    parse = _ParseCache(cache, brands, policy_ids)
+    script_files = [parse.scripts(root, p) for p in sorted((root / "scripts").rglob("*.y*ml"))]
+    parse.prune()
     ref_files = [
         _load_ref(root, p)
         for p in sorted((root / "references").rglob("*"))
@@ -155,9 +160,13 @@ def _parse_yaml(rel: str, data: bytes) -> tuple[object, yaml.Node | None, Proble
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, None, Problem(rel, f"不是 UTF-8 编码（第 {exc.start} 字节）。请另存为 UTF-8。")
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-        value = yaml.load(text, Loader=_Loader)
+    try:  # one pass: the node tree gives line numbers, and the same tree is turned into values
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            value = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -280,6 +289,46 @@ def check_reply_template(reply: str, f: _Fields, name: str = "reply") -> None:
     for slot in SLOT_RE.findall(outside):
         if slot in ORDER_SLOTS:
             f.problem(name, f"订单槽位 {{{slot}}} 可能没有值，必须放在方括号可选片段 [...] 里。")
+
+
+class _ParseCache:
+    """Parsed script files by content, so unchanged files are not parsed again (optional)."""
+
+    VERSION = "1"  # bump when parsing or validation of scripts changes
+
+    def __init__(self, directory: Path | None, brands: dict[str, Brand], policy_ids: set[str]):
+        self.dir, self.brands, self.policy_ids = directory, brands, policy_ids
+        self.context = f"{self.VERSION}|{sorted(brands)}|{sorted(policy_ids)}".encode()
+        self.used: set[str] = set()
+
+    def scripts(self, root: Path, path: Path) -> SourceFile:
+        if self.dir is None:
+            return _load_scripts(root, path, self.brands, self.policy_ids)
+        try:
+            key = hashlib.sha256(self.context + path.read_bytes()).hexdigest() + ".pickle"
+        except OSError:
+            return _load_scripts(root, path, self.brands, self.policy_ids)
+        self.used.add(key)
+        cached = self.dir / key
+        try:
+            result = pickle.loads(cached.read_bytes())
+            if result.path == _rel(root, path):
+                return result
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+            pass
+        result = _load_scripts(root, path, self.brands, self.policy_ids)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        tmp.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(cached)
+        return result
+
+    def prune(self) -> None:
+        """Forget files no longer in the knowledge base."""
+        if self.dir is not None and self.dir.is_dir():
+            for f in self.dir.glob("*.pickle"):
+                if f.name not in self.used:
+                    f.unlink(missing_ok=True)
 
 
 def _load_scripts(root: Path, path: Path, brands: dict[str, Brand], policy_ids: set[str]) -> SourceFile:

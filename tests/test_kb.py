@@ -175,3 +175,21 @@ def test_bare_tilde_in_a_tone_list_is_explained(mini_kb):
     path.write_text(re.sub(r"(?m)^avoid:.*$", "avoid: [亲, ~]", text), encoding="utf-8")
     p = next(p for p in load_kb(mini_kb).problems if p.file == "tone/luxury.yaml")
     assert p.field == "avoid" and "'~'" in p.message
+
+
+def test_parse_cache_gives_the_same_knowledge_and_notices_changes(mini_kb, tmp_path):
+    cache = tmp_path / "cache"
+    plain = load_kb(mini_kb)
+    first = load_kb(mini_kb, cache=cache)
+    again = load_kb(mini_kb, cache=cache)
+    assert plain.scripts == first.scripts == again.scripts and len(list(cache.glob("*.pickle"))) == 2
+    write_script(
+        mini_kb / "scripts" / "brand.yaml",
+        [script("usage_lanxu", "product_usage", ["lanxu"], policy_refs=[])],
+    )
+    assert load_kb(mini_kb, cache=cache).scripts == load_kb(mini_kb).scripts
+    (
+        mini_kb / "policies" / "shipping_dispatch.md"
+    ).unlink()  # a policy ref goes missing: warnings must follow
+    warned = [p for p in load_kb(mini_kb, cache=cache).problems if "shipping_dispatch" in p.message]
+    assert warned and len(list(cache.glob("*.pickle"))) == 2  # stale entries pruned
