@@ -23,7 +23,7 @@ from .embeddings import ProviderEmbeddings
 from .errors import HuashuError
 from .kb import SLOT_RE, KnowledgeBase, content_hash
 from .normalize import normalize
-from .store import KINDS, Manifest, Store, space_id
+from .store import KINDS, Manifest, Store, record_id, space_id
 from .types import ALL_BRANDS, Policy, ReferenceChunk, Script
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ def build_records(item, key: str, h: str, store: Store, space: str) -> list[Reco
         for scope in _scopes(item):
             records.append(
                 Record(
-                    id=f"{key}|{variant}|{scope}|{h[:12]}",
+                    id=record_id(key, variant, scope, h),
                     collection=store.name(space, kind, scope),
                     text=normalize(text),
                     metadata=meta | {"scope": scope},
@@ -229,7 +229,12 @@ class Indexer:
                 continue
             records = build_records(item, key, h, self.store, self.space)
             to_embed += records
-            new_items[key] = {"h": h, "s": item.source, "r": [r.id for r in records]}
+            new_items[key] = {
+                "h": h,
+                "s": item.source,
+                "n": len(getattr(item, "customer_examples", ())),
+                "c": list(_scopes(item)),
+            }
             (report.updated if key in old.items else report.added).append(key)
         report.removed = sorted(set(old.items) - set(desired))
         report.gen = old.gen

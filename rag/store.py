@@ -35,7 +35,9 @@ class Manifest:
     built_at: str = ""
     kb_path: str = ""
     kb_fingerprint: str = ""
-    items: dict[str, dict] = field(default_factory=dict)  # key -> {"h": hash, "s": source, "r": [record ids]}
+    # key -> {"h": content hash, "s": source file, "n": customer examples, "c": brand scopes}; record ids derive
+    # from these (see item_record_ids), which keeps the manifest small: it is written twice per re-index
+    items: dict[str, dict] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # source path -> content hash
     retired: list[str] = field(default_factory=list)  # record ids superseded by this generation
     pending: int | None = None  # a generation being written; set while a re-index runs
@@ -43,7 +45,7 @@ class Manifest:
 
     def record_ids(self) -> set[str]:
         """Return the ids of every record in the serving index."""
-        return {rid for item in self.items.values() for rid in item["r"]}
+        return {rid for key, item in self.items.items() for rid in item_record_ids(key, item)}
 
     def encode(self) -> str:
         raw = json.dumps(self.__dict__, ensure_ascii=False, separators=(",", ":")).encode()
@@ -52,6 +54,35 @@ class Manifest:
     @classmethod
     def decode(cls, text: str) -> Manifest:
         return cls(**json.loads(zlib.decompress(base64.b64decode(text))))
+
+
+def record_id(key: str, variant: str, scope: str, content_hash: str) -> str:
+    """Return the id of one record: an item's text variant in one brand scope, at one content version."""
+    return f"{key}|{variant}|{scope}|{content_hash[:12]}"
+
+
+def item_variants(key: str, examples: int) -> list[str]:
+    """Return the text variants an item is indexed under (see index._texts)."""
+    kind = key.split(":", 1)[0]
+    if kind == "script":
+        return [
+            "title",
+            "reply",
+            *(f"example{i}" for i in range(examples)),
+            *(["centroid"] if examples else []),
+        ]
+    return ["body"] if kind == "policy" else ["chunk"]
+
+
+def item_record_ids(key: str, entry: dict) -> list[str]:
+    """Return the record ids of a manifest entry (entries of older manifests list them as "r")."""
+    if "r" in entry:
+        return entry["r"]
+    return [
+        record_id(key, v, scope, entry["h"])
+        for v in item_variants(key, entry.get("n", 0))
+        for scope in entry["c"]
+    ]
 
 
 def space_id(provider: str) -> str:

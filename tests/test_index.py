@@ -10,7 +10,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import DAMAGE_A, make_settings, script, write_script
+from conftest import DAMAGE_A, KB, make_settings, script, write_script
 
 from rag.errors import IndexMismatchError, IndexNotBuiltError
 from rag.index import Indexer
@@ -253,3 +253,22 @@ def test_large_partition_loads_past_chromas_sql_variable_limit(tmp_path):
     got = store.get_all(col, ["documents", "metadatas"])
     assert len(got["ids"]) == len(set(got["ids"])) == len(got["metadatas"]) == n
     assert {m["k"] for m in got["metadatas"]} == set(range(n))
+
+
+def test_manifest_derives_exactly_the_records_that_were_built(tmp_path):
+    """The manifest keeps no record ids; the ids it derives must be the ones build_records wrote."""
+    from rag.index import _scopes, build_records, item_hash, item_key
+    from rag.store import item_record_ids
+
+    store = Store(make_settings(tmp_path, tmp_path))
+    kb = load_kb(KB)
+    for item in kb.scripts + kb.policies + kb.items("reference"):
+        key, h = item_key(item), item_hash(item)
+        built = {r.id for r in build_records(item, key, h, store, "space")}
+        entry = {
+            "h": h,
+            "s": item.source,
+            "n": len(getattr(item, "customer_examples", ())),
+            "c": list(_scopes(item)),
+        }
+        assert set(item_record_ids(key, entry)) == built, key
