@@ -25,7 +25,7 @@ index: install
 	$(BIN)/huashu index
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -p no:cacheprovider
 
 lint: install
 	$(BIN)/ruff check rag tests benchmarks
