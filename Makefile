@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run index test lint fmt eval bench clean
+.PHONY: install run index test lint fmt eval bench bench-scale clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) --version >/dev/null 2>&1 || { echo "需要 Python 3.11（没有找到 $(PYTHON)）"; exit 1; }
@@ -43,6 +43,10 @@ bench: install
 	$(BIN)/python benchmarks/draft_latency.py
 	$(BIN)/python benchmarks/filter.py
 	$(BIN)/python benchmarks/reindex.py
+
+# Retrieval at 10,000 and 100,000 scripts (synthetic vectors): about 5 minutes.
+bench-scale: install
+	$(BIN)/python benchmarks/retrieval_scale.py
 
 clean:
 	rm -rf $(VENV) data

@@ -1,13 +1,13 @@
 """Benchmark retrieval at scale: p95 as the script count grows, partitions against a `where` filter.
 
-Run: .venv/bin/python benchmarks/retrieval_scale.py [--sizes 10000 30000 100000] [--json OUT]
+Run: .venv/bin/python benchmarks/retrieval_scale.py [--sizes 10000 100000] [--json OUT]
 Embedding 100k scripts with USE takes too long for a benchmark, so the index is written
 directly through Store with SYNTHETIC vectors: real USE embeddings of a few hundred distinct
 customer messages (grouped by scenario), each record's vector one of its scenario's, perturbed
 by Gaussian noise and re-normalised. Queries are real eval-set messages with real embeddings.
 Records use the library's own layout (build_records, one collection per brand scope, the
 manifest); by default each script contributes one record (its reply, which carries the payload),
-so N scripts = N vectors; --vectors-per-script 6 gives the real shape at six times the cost.
+so N scripts = N vectors; --vectors-per-script 8 comes close to the real shape at ~8x the cost.
 Baseline in the same run: the same records in ONE collection, brand-scoped with a Chroma
 `where` metadata filter.
 """
