@@ -252,7 +252,6 @@ class Indexer:
             files=sources,
         )
         old.pending = new.gen
-        old.items = old.items or {}
         self.store.write_manifest(old)  # marks the run: a crash from here on is cleaned up next time
         report.embedded = self._write_records(to_embed, progress)
         keep = new.record_ids()
@@ -261,7 +260,8 @@ class Indexer:
         report.seconds = time.perf_counter() - started
         new.last_report = report.summary()
         self.store.write_manifest(new)  # the switch: from now on readers see the new index
-        self._delete(old.retired)  # retired one generation ago: no reader can still use them
+        # retired one generation ago, so no reader still uses them; unless this run brought one back (a revert)
+        self._delete([rid for rid in old.retired if rid not in keep])
         if full:
             self._drop_other_spaces()
         report.seconds = time.perf_counter() - started

@@ -272,3 +272,20 @@ def test_manifest_derives_exactly_the_records_that_were_built(tmp_path):
             "c": list(_scopes(item)),
         }
         assert set(item_record_ids(key, entry)) == built, key
+
+
+def test_reverting_an_edit_keeps_the_restored_records(tmp_path, mini_kb, embeddings):
+    """Records retired by the last run are deleted by the next one, except those the next run brings back."""
+    settings = make_settings(tmp_path, mini_kb)
+    ix = _indexer(settings, embeddings)
+    original = (mini_kb / "scripts" / "order.yaml").read_text(encoding="utf-8")
+    ix.run(load_kb(mini_kb))
+    write_script(
+        mini_kb / "scripts" / "order.yaml", [script("ship_a", reply="付款后24小时内发货。"), DAMAGE_A]
+    )
+    ix.run(load_kb(mini_kb))
+    (mini_kb / "scripts" / "order.yaml").write_text(original, encoding="utf-8")  # back to the first version
+    report = ix.run(load_kb(mini_kb))
+    assert report.updated == ["script:ship_a"]
+    _consistent(Store(settings))
+    assert _top(settings, embeddings, "发货太慢")[0] == "ship_a"
