@@ -898,3 +898,193 @@ def test_check_never_raises_on_odd_input(cf):
     for text in ["", " ", "\x00\x01", "。。。", "😀" * 50, "a" * 5000, "ǅİﬁ", "\ud800", "١٢٣٤٥٦٧٨٩٠١"]:
         result = cf.check(text, sources=("", "24小时"), order_facts={"k": ""})
         assert isinstance(result.text, str)
+
+
+# ---------- unconditional_promise: how agents really phrase it ----------
+# Word order, 您/亲 and particles inserted, traditional characters; each must still be caught.
+UNCONDITIONAL_PROMISE_VARIANTS = [
+    # (brand, text, match)
+    ("jianyi", "您放心，肯定能到。", "肯定能到"),
+    ("nuanbei", "这件事我一定给您办好。", "一定给您办好"),
+    ("lanxu", "放心，包退。", "包退"),
+    (None, "亲，随时退哦。", "随时退"),
+    ("jianyi", "想退就退，没关系。", "想退就退"),
+    ("nuanbei", "不满意全额退。", "不满意全额退"),
+    ("lanxu", "无论什么原因都退。", "无论什么原因都退"),
+    (None, "退款秒到，请放心。", "退款秒到"),
+    ("jianyi", "退款马上到账。", "马上到账"),
+    ("nuanbei", "今天一定发。", "今天一定发"),
+    ("lanxu", "明天百分百到。", "百分百到"),
+    (None, "亲，百分百到，放心等。", "百分百到"),
+    ("jianyi", "这次保证不会再出问题了。", "保证不会再出问题"),
+    ("nuanbei", "有问题我们全部负责。", "有问题我们全部负责"),
+    ("lanxu", "这款衣服终身包换。", "终身包换"),
+    (None, "东西坏了免费换新。", "坏了免费换新"),
+    ("jianyi", "假一罚十，放心买。", "假一罚十"),
+    ("nuanbei", "亲，不满意的话全额退款哦。", "不满意的话全额退款"),
+    ("lanxu", "不喜欢您就直接退回来。", "不喜欢您就直接退"),
+    (None, "保证您满意。", "保证您满意"),
+    ("jianyi", "以后绝对不会再出现这种问题。", "绝对不会再出现这种问题"),
+    ("nuanbei", "今天之内一定给您发出去。", "一定给您发出"),
+    ("lanxu", "保证您明天收到。", "保证您明天收到"),
+    (None, "钱马上就退到您账户。", "马上就退到您账户"),
+    ("jianyi", "退款立马就到。", "立马就到"),
+    ("nuanbei", "退款当天就能到账。", "当天就能到账"),
+    ("lanxu", "收到后有任何不满意都可以退哦。", "任何不满意都可以退"),
+    (None, "无论什么原因，我们都可以全额退款。", "都可以全额退款"),
+    ("jianyi", "不管啥原因都给您退。", "都给您退"),
+    ("nuanbei", "啥时候想退都行。", "啥时候想退都行"),
+    ("lanxu", "想退的话随时都可以退。", "随时都可以退"),
+    (None, "亲，随时给您退。", "随时给您退"),
+    ("jianyi", "质量问题终身免费换。", "终身免费换"),
+    ("nuanbei", "出了任何问题都由我们承担。", "都由我们承担"),
+    ("lanxu", "亲放心，保證今天發貨。", "保證今天發貨"),
+    (None, "絕對能退款，您放心。", "絕對能退款"),
+    ("jianyi", "退款保證秒到賬。", "秒到賬"),
+    ("nuanbei", "想退都可以，您放心拍。", "想退都可以"),
+    ("lanxu", "效果不好全额退款。", "效果不好全额退款"),
+    (None, "穿坏了我们包换新的。", "包换"),
+    ("jianyi", "今天肯定给您发出。", "今天肯定给您发出"),
+    ("nuanbei", "您放心，明天一定能到。", "明天一定能到"),
+    ("lanxu", "亲，一定到，您放心。", "一定到"),
+    (None, "假一赔百，请放心。", "假一赔百"),
+    ("jianyi", "不合适您随时退。", "随时退"),
+    ("nuanbei", "这个产品我们保证一直不出问题。", "保证一直不出问题"),
+    ("lanxu", "坏了直接给您换个新的。", "坏了直接给您换"),
+    (None, "您收到不满意，一律全额退款。", "一律全额退款"),
+    ("nuanbei", "亲，这个肯定能按时到的。", "肯定能按时到"),
+    ("lanxu", "您放心，明天肯定到。", "明天肯定到"),
+    ("jianyi", "亲放心，收到不合适随时都可以退哦。", "随时都可以退"),
+    (None, "东西坏了我们包赔。", "包赔"),
+    ("nuanbei", "您放心，钱马上就退给您。", "马上就退给您"),
+    ("lanxu", "下午就能发，绝对不耽误。", "绝对不耽误"),
+    ("jianyi", "不論什麼原因都可以退款。", "都可以退款"),
+    (None, "隨時都能退換，親放心。", "隨時都能退"),
+    ("nuanbei", "親，不滿意全額退款。", "不滿意全額退款"),
+    ("lanxu", "我們保證明天送到。", "保證明天送到"),
+    ("jianyi", "亲，今天保证给您发出去。", "今天保证给您发出"),
+    (None, "您就放心吧，一定给您解决好。", "一定给您解决好"),
+    ("nuanbei", "退款一秒到账。", "一秒到账"),
+    ("lanxu", "七天内随便退。", "随便退"),
+    ("jianyi", "亲，包您满意。", "包您满意"),
+    (None, "质量有问题我们负责到底，终身保修。", "终身保修"),
+    ("nuanbei", "放心买，假一赔十。", "假一赔十"),
+    ("lanxu", "不满意的话亲可以直接退。", "不满意的话亲可以直接退"),
+    ("jianyi", "收到不喜欢的话也可以退哦。", "不喜欢的话也可以退"),
+    (None, "您退回来，钱当天就到账。", "当天就到账"),
+    ("nuanbei", "亲，我们保证以后不会再出现这样的问题了。", "保证以后不会再出现这样的问题"),
+    ("lanxu", "出了问题全算我们的。", "全算我们的"),
+    ("jianyi", "不管怎样都给您退款。", "都给您退款"),
+    (None, "一定给您退，放心。", "一定给您退"),
+    ("nuanbei", "有任何问题我们包退包换。", "包退包换"),
+    ("lanxu", "您放心，这个保证是正品，假一罚十。", "假一罚十"),
+]
+
+
+@pytest.mark.parametrize(("brand", "text", "match"), UNCONDITIONAL_PROMISE_VARIANTS)
+def test_unconditional_promise_variant_is_found(cf, brand, text, match):
+    result = cf.check(text, brand=brand, sources=POLICIES)
+    assert found(result, "unconditional_promise", match, text), result.violations
+
+
+# The same promises with the policy's condition or a next step stated: nothing to flag.
+CONDITIONAL_PROMISES = [
+    "签收后7天内、商品完好可退换。",
+    "核实后为您补发。",
+    "拍照核实后为您补发或退款，运费由我们承担。",
+    "收到后如有破损，请拍照给我们，核实后免费为您补发。",
+    "我们会尽快为您安排发货，付款后24小时内发出。",
+    "商品完好、不影响二次销售的情况下，签收7天内可以无理由退换。",
+    "有问题随时联系我，我一直在。",
+    "我们一定会认真核实，给您一个答复。",
+    "我会尽力帮您处理好这件事。",
+    "退款会在退货签收后24小时内处理，到账时间以银行为准。",
+    "不满意的话，可以在签收7天内申请退换，需要商品完好。",
+    "收到坏了的话请拍照发给我，我们给您换新。",
+    "核实后一定给您处理好。",
+    "请您一定到货后再确认收货。",
+    "来回运费都由我们承担。",
+    "有任何问题都可以随时联系我们。",
+    "签收7天内想退的话，商品完好就可以申请。",
+    "付款后马上为您安排，24小时内发货。",
+]
+
+
+@pytest.mark.parametrize("text", CONDITIONAL_PROMISES)
+def test_conditional_promise_is_left_alone(cf, text):
+    assert cf.check(text, sources=POLICIES).violations == ()
+
+
+# ---------- ungrounded_commitment: numbers that are no commitment or match the policy ----------
+# Product specs, dates, times of day, counts the customer bought or quoted, usage and shelf life,
+# and the policy's own numbers written another way (二十四小时, 1天, 一周, 5块钱, ￥5, 三十天).
+NON_COMMITMENT_NUMBERS = [
+    "这款精华每瓶30ml，早晚各用两三滴即可。",
+    "这款面膜一盒5片，敷15分钟后揭下。",
+    "这款纸尿裤一包60片，适合5-8公斤的宝宝。",
+    "这款奶瓶容量240ml，适合0-3岁宝宝使用。",
+    "您拍的是S码，肩宽42cm，胸围96cm。",
+    "这件T恤第2件半价，活动到月底。",
+    "您订单里的2件商品都已经发出了。",
+    "您买的2件衣服已经一起发出，请留意物流。",
+    "您一共买了3件，我们分两个包裹发出。",
+    "您拍了两瓶面霜，今天会一起发出。",
+    "您说的3天内要用，我帮您催一下仓库。",
+    "您提到的12小时，我们这边没有这个规定，以页面为准。",
+    "预计3月15日发货，请您留意。",
+    "我们客服在线时间是早上9点到晚上11点。",
+    "今天下午4点前付款的订单当天安排发出。",
+    "付款后二十四小时内为您发货。",
+    "付款后1天内为您发货。",
+    "付款后一天之内为您安排发货。",
+    "付款后24个小时内发货，节假日顺延。",
+    "签收后一周内，商品完好可以无理由退换。",
+    "自签收之日起七日内，商品完好支持无理由退货。",
+    "签收后7个自然日内，商品完好可以无理由退换。",
+    "退货签收后一天内给您处理退款。",
+    "退货包裹签收后二十四小时内为您处理退款。",
+    "给您添麻烦了，送您一张5块钱的无门槛致歉券。",
+    "给您添麻烦了，送您一张￥5无门槛致歉券。",
+    "给您添麻烦了，送您一张五元无门槛致歉券。",
+    "可以送您一张5元无门槛券。",
+    "核实属实后，送您一张二十元无门槛致歉券，三十天内有效。",
+    "核实属实后，送您一张20块钱的无门槛致歉券，30天内有效。",
+    "核实属实后，送您一张￥20无门槛致歉券，有效期30天。",
+    "这款面霜一瓶可以用2个月左右。",
+    "开封后建议6个月内用完。",
+    "这款精华保质期3年，开封后12个月内用完。",
+    "宝宝6个月以上可以用这款奶瓶。",
+    "这款面膜每次用1片，一周2到3次。",
+    "加厚款每包30片，买的时候注意看规格。",
+    "双十一活动期间发货会慢一些。",
+    "您这单的3瓶都已经发出，分成了2个包裹。",
+    "您反馈的两件衣服颜色不对，麻烦拍照给我看一下。",
+    "您收到的4包纸尿裤里有1包破损了吗？",
+    "这款衣服有S、M、L三个尺码。",
+    "这套护肤品包含3件：洁面、精华和面霜。",
+    "这款T恤是100%纯棉的，洗后不易变形。",
+    "您在3天前下的单，我帮您查一下。",
+    "建议每天早晚各用一次。",
+]
+
+
+@pytest.mark.parametrize("text", NON_COMMITMENT_NUMBERS)
+def test_spec_fact_or_policy_number_is_not_an_ungrounded_commitment(cf, text):
+    assert cf.check(text, sources=POLICIES).violations == ()
+
+
+# Next to a spec or a customer's own count, a number we promise is still checked.
+NUMBERS_NEAR_SPECS = [
+    # (text, match)
+    ("敷完面膜有刺痛的话，我们补偿您50元。", "50元"),
+    ("您说的问题，我们12小时内给您退款。", "12小时"),
+    ("您买的这款面霜，我们再赠送您2片面膜。", "2片"),
+    ("这款面霜保质期内坏了给您补偿30元。", "30元"),
+    ("用了不满意我们补偿您10元。", "10元"),
+]
+
+
+@pytest.mark.parametrize(("text", "match"), NUMBERS_NEAR_SPECS)
+def test_promised_number_next_to_a_spec_is_still_flagged(cf, text, match):
+    result = cf.check(text, sources=POLICIES)
+    assert found(result, "ungrounded_commitment", match, text), result.violations

@@ -195,6 +195,16 @@ def extract(norm: str, *, commitments_only: bool) -> list[Quantity]:
     return out
 
 
+# Counts the customer bought or quoted back: a fact about the order, not something we promise.
+_NOT_PROMISED = re.compile(
+    r"(?:(?:买|拍|下单|购买|订购|收到|签收|退回|寄回)(?:了|的)(?:这|共|一共)?"
+    r"|(?:您|你)(?:刚才|之前)?(?:说|提到|讲|问|要求|希望|反馈|提出|想要)(?:的|了|过)(?:这|那)?)$"
+)
+# Usage and shelf-life durations are product specs (敷15分钟, 可以用2个月, 开封后6个月内用完).
+_SPEC_BEFORE = re.compile(r"(?:(?:敷|涂|按摩|静置|停留|浸泡|泡|煮|晾|(?<![不没])用|使用)$|保质期|开封后)")
+_SPEC_AFTER = re.compile(r"(?:之内|以内|内)?(?:用完|使用完|用掉)")
+# Cue characters that are part of a measure word or another word here (一包60片, 包含3件, 保质期).
+_NOT_CUE = re.compile(r"(?:[每一两二三四五六七八九十0-9]包|包含|包括|包装|保质期|加厚|加大|加长|加绒)")
 _FREQUENCY = re.compile(rf"\s*(?:各|共)?{_NUM}\s*次")
 
 
@@ -216,12 +226,19 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
     if kind == "percent" and after.startswith(_FABRIC):
         return False
     if (
+        _NOT_PROMISED.search(before)
+        or kind in ("time", "month")
+        and (_SPEC_BEFORE.search(before) or _SPEC_AFTER.match(after))
+    ):
+        return False  # 您买的2件, 您说的3天, 敷15分钟, 保质期3年: a fact or a quote, not a promise
+    if (
         kind == "piece"
         and norm.startswith("一", start)
         and (before.endswith(_SWAP) or after.startswith(_ARTICLE))
     ):
         return False  # 换一个尺码, 给您一个满意的答复: a swap or an article, not a gift
     if kind in _NEEDS_CUE or unit == "日":
+        before = _NOT_CUE.sub("", before)
         return any(c in before for c in _CUES) or after.startswith(_CUES_AFTER)
     return True
 
