@@ -112,6 +112,7 @@ class IndexReader:
         self.partitions: dict[str, _Partition] = {}
         self.payloads: dict[str, dict] = {}
         self.keyword: dict[str | None, _KeywordScope] = {}  # built on first use, per brand scope
+        self.policy_keys: list[str] = []
         self._tokenize = tokenizer(self.config.tokenizer)
         self._objects: dict[str, Script | Policy] = {}
         self.load()
@@ -157,6 +158,7 @@ class IndexReader:
         with self._lock:
             self.manifest, self.gen = manifest, manifest.gen
             self.partitions, self.payloads, self._objects, self.keyword = parts, payloads, {}, {}
+            self.policy_keys = [k for k in payloads if k.startswith("policy:")]
             self._tokenize = tokenize
             self._checked = time.monotonic()
 
@@ -221,11 +223,10 @@ class IndexReader:
     def policies(self, brand: str | None, today: date) -> list[Policy]:
         """Return the policies in force today for `brand` (generic ones included)."""
         out = []
-        for key in self.payloads:
-            if key.startswith("policy:"):
-                p = self.item(key)
-                if p.is_valid(today) and (brand is None or ALL_BRANDS in p.brands or brand in p.brands):
-                    out.append(p)
+        for key in self.policy_keys:  # every draft asks: do not walk all scripts' payloads to find them
+            p = self.item(key)
+            if p.is_valid(today) and (brand is None or ALL_BRANDS in p.brands or brand in p.brands):
+                out.append(p)
         return out
 
     def parts(self, kind: str, brand: str | None) -> list[_Partition]:
