@@ -39,7 +39,7 @@ class Huashu:
         if embeddings is None:
             self.embeddings.preload()  # overlaps the model load with opening the store and the index
         self.store = Store(self.settings)
-        self.kb: KnowledgeBase = load_kb(self.settings.kb_path)
+        self.kb: KnowledgeBase = self._load_kb()
         self.brands = self.kb.brands
         self.tones = self.kb.tones
         if not self.brands:
@@ -61,10 +61,14 @@ class Huashu:
         )
         self._reader: IndexReader | None = None
 
+    def _load_kb(self) -> KnowledgeBase:
+        """Load the knowledge base, reusing parsed script files that have not changed."""
+        return load_kb(self.settings.kb_path, cache=self.settings.data_dir / "kb-cache")
+
     # ---- index ----
     def index(self, *, full: bool = False, progress: Progress | None = None) -> IndexReport:
         """Re-index the knowledge base (incremental unless `full`); reload what this object serves."""
-        self.kb = load_kb(self.settings.kb_path, cache=self.settings.data_dir / "kb-cache")
+        self.kb = self._load_kb()
         self.brands, self.tones = self.kb.brands or self.brands, self.kb.tones or self.tones
         indexer = Indexer(self.store, self.embeddings, self.settings.data_dir / "index.lock")
         report = indexer.run(self.kb, full=full, progress=progress)
@@ -199,7 +203,10 @@ class Huashu:
         timings["compose"] = _ms(t)
         t = time.perf_counter()
         sources = [best.item.reply] if best else []
-        sources += [p.item.body for p in found.policies] + self.policy_texts(brand, today)
+        # the retrieved policies are usually among the brand's valid ones: ground each text once
+        sources = list(
+            dict.fromkeys(sources + [p.item.body for p in found.policies] + self.policy_texts(brand, today))
+        )
         checked = self.filter.check(text, brand=brand, sources=sources, order_facts=order_facts)
         timings["filter"] = _ms(t)
         if not found.matched:

@@ -39,7 +39,6 @@ class RetrievalConfig:
     keyword_saturation: float = 8.0  # bm25 -> bm25 / (bm25 + s): an absolute 0..1 scale
     brand_bonus: float = 0.01
     centroid_weight: float = 0.5  # dense = (1-w) * best matching text + w * centroid of the examples
-    reply_weight: float = 1.0  # < 1 discounts matches on a reply: customers write like the examples
     no_match_threshold: float = 0.40
     dense_candidates: int = 80
     policy_min_score: float = 0.35
@@ -316,8 +315,8 @@ class Retriever:
                 key, variant, sim = part.keys[pos], part.variants[pos], 1.0 - float(dist)
                 if variant == CENTROID:
                     centroid[key] = sim
-                elif key not in found or sim * self._weight(variant) > found[key][0]:
-                    found[key] = (sim * self._weight(variant), part.docs[pos], variant, part.scope)
+                elif key not in found or sim > found[key][0]:
+                    found[key] = (sim, part.docs[pos], variant, part.scope)
             if alpha and part.centroid_id:
                 centroid |= self._centroid_sims(col, part, [k for k in found if k not in centroid], vector)
             for key, (sim, doc, variant, scope) in found.items():
@@ -355,13 +354,10 @@ class Retriever:
         n = min(len(scores), self.config.dense_candidates)
         for pos in np.argpartition(-scores, n - 1)[:n]:
             key, variant, part_scope, doc = scope.rows[pos]
-            s = float(scores[pos]) * self._weight(variant)
+            s = float(scores[pos])
             if s > 0 and (key not in best or s > best[key][0]):
                 best[key] = (s, doc, variant, part_scope)
         return best
-
-    def _weight(self, variant: str) -> float:
-        return self.config.reply_weight if variant == "reply" else 1.0
 
     def _fuse(self, dense, keyword, brand, mode):
         cfg = self.config

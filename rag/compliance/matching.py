@@ -27,6 +27,14 @@ class Hit:
     keep: str = ""  # text of a pattern's (?P<keep>...) group, for replacements such as "很{keep}"
 
 
+def _trie_of(terms) -> _Trie:
+    """Return a trie holding `terms` with no payload: for presence checks only."""
+    trie = _Trie()
+    for term in terms:
+        trie.add(term, None)
+    return trie
+
+
 class _Trie:
     """A character trie over compact-form terms; payloads are whatever the caller stores."""
 
@@ -71,23 +79,9 @@ class Matcher:
                 self._terms.add(term, rule)
         for term in ruleset.exceptions:
             self._terms.add(term, _EXCEPTION)
-        self._rule_exceptions: dict[str, _Trie] = {}
-        for rule in ruleset.rules:
-            if rule.exceptions:
-                trie = _Trie()
-                for term in rule.exceptions:
-                    trie.add(term, None)
-                self._rule_exceptions[rule.id] = trie
-        self._nearby: dict[str, _Trie] = {}
-        for rule in ruleset.rules:
-            if rule.unless_nearby:
-                trie = _Trie()
-                for term in rule.unless_nearby:
-                    trie.add(term, None)
-                self._nearby[rule.id] = trie
-        self._negations = _Trie()
-        for cue in ruleset.negation_cues:
-            self._negations.add(cue, None)
+        self._rule_exceptions = {r.id: _trie_of(r.exceptions) for r in ruleset.rules if r.exceptions}
+        self._nearby = {r.id: _trie_of(r.unless_nearby) for r in ruleset.rules if r.unless_nearby}
+        self._negations = _trie_of(ruleset.negation_cues)
         self._meta = _Trie()
         for cue in ruleset.meta_cues:
             self._meta.add(cue, None)
