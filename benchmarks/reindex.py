@@ -57,6 +57,11 @@ def _timed_run(indexer, root: Path, *, full: bool = False, cache: Path | None = 
     return {"load_kb": (t1 - t0) * 1000, "index": (t2 - t1) * 1000, "total": (t2 - t0) * 1000}, report
 
 
+def _phase(runs: list[tuple[dict, object]]) -> dict:
+    """Return p50/p95 stats of each timed part (load_kb, index, total) over a list of `_timed_run` results."""
+    return {k: c.stats([t[k] for t, _ in runs]) for k in ("load_kb", "index", "total")}
+
+
 def _edit_one_script(path: Path, revision: int) -> None:
     """Change the reply of the first script in a file (a knowledge manager's one-line fix)."""
     import yaml
@@ -187,13 +192,11 @@ def run_size(n: int, args, embeddings, threads2) -> dict:
         # -- no-op: nothing changed
         noop = [_timed_run(indexer, root, cache=cache) for _ in range(args.noop_repeats)]
         assert not any(r.changed for _, r in noop), "a no-op re-index changed something"
-        out["noop"] = {k: c.stats([t[k] for t, _ in noop]) for k in ("load_kb", "index", "total")}
+        out["noop"] = _phase(noop)
         print(c.stats_row("no-op re-index (load_kb+index)", out["noop"]["total"]))
         print(c.stats_row("  of which load_kb", out["noop"]["load_kb"]))
         cold = [_timed_run(indexer, root) for _ in range(max(1, args.noop_repeats // 2))]
-        out["noop_without_parse_cache"] = {
-            k: c.stats([t[k] for t, _ in cold]) for k in ("load_kb", "index", "total")
-        }
+        out["noop_without_parse_cache"] = _phase(cold)
         print(c.stats_row("baseline: no-op, every file parsed", out["noop_without_parse_cache"]["total"]))
 
         # -- edit one file: every script in it changes
@@ -202,7 +205,7 @@ def run_size(n: int, args, embeddings, threads2) -> dict:
             k = (r * 7 + 1) % files
             c.write_script_file(root, k, args.per_file, refs, n=n, revision=r + 1, seed=args.seed)
             edits.append(_timed_run(indexer, root, cache=cache))
-        out["edit_file"] = {k: c.stats([t[k] for t, _ in edits]) for k in ("load_kb", "index", "total")} | {
+        out["edit_file"] = _phase(edits) | {
             "updated": [len(rep.updated) for _, rep in edits],
             "embedded": [rep.embedded for _, rep in edits],
         }
@@ -216,7 +219,7 @@ def run_size(n: int, args, embeddings, threads2) -> dict:
         for r in range(args.edit_repeats):
             _edit_one_script(c.script_file(root, (r * 11 + 2) % files), r + 1)
             one.append(_timed_run(indexer, root, cache=cache))
-        out["edit_script"] = {k: c.stats([t[k] for t, _ in one]) for k in ("load_kb", "index", "total")} | {
+        out["edit_script"] = _phase(one) | {
             "updated": [len(rep.updated) for _, rep in one],
             "embedded": [rep.embedded for _, rep in one],
         }
@@ -230,9 +233,7 @@ def run_size(n: int, args, embeddings, threads2) -> dict:
         for r in range(args.delete_repeats):
             c.script_file(root, files - 1 - r).unlink()
             deletes.append(_timed_run(indexer, root, cache=cache))
-        out["delete_file"] = {
-            k: c.stats([t[k] for t, _ in deletes]) for k in ("load_kb", "index", "total")
-        } | {"removed": [len(rep.removed) for _, rep in deletes]}
+        out["delete_file"] = _phase(deletes) | {"removed": [len(rep.removed) for _, rep in deletes]}
         print(
             c.stats_row("delete 1 file", out["delete_file"]["total"])
             + f"  removed {out['delete_file']['removed'][0]}"
