@@ -18,6 +18,7 @@ from rag.types import FilterResult, Violation
 log = logging.getLogger(__name__)
 
 _DIGITS = re.compile(r"\d(?:[\s-]{0,3}\d){10}")  # the shortest phone, ID or card number
+_DEFERS = "为准"  # 以活动页为准, 以页面显示为准
 _BLOCK_SHARE = 0.5  # dropping at least this share of the content means the draft's point was non-compliant
 _KIND_WORDS = {
     "time": "时限", "month": "期限", "yuan": "金额", "percent": "比例", "discount": "折扣",
@@ -166,9 +167,13 @@ class ComplianceFilter:
                 continue
             if q.kind == "percent" and q.low == 100 or self.matcher.negated_at(view, q.start):
                 continue  # 100% is an absolute claim, not a number; "不承诺12小时内到账" promises nothing
+            if self.matcher.reported_at(view, q.start):
+                continue  # 您说用了三天没效果: the customer's words, not our promise
             if sentences is None:
                 sentences = sentence_spans(view.norm)
             context = next((view.norm[s:e] for s, e in sentences if s <= q.start < e), view.norm)
+            if _DEFERS in context:
+                continue  # 满299减30，具体以活动页为准: the page decides, the draft promises nothing
             best, clear = grounding.closest(q, context, grounds)
             kind = _KIND_WORDS.get(q.kind, "数字")
             if best is None:
@@ -216,12 +221,20 @@ def _merge_drops(violations: list[Violation], sentences: list[tuple[int, int]], 
     """Report one violation per dropped sentence and category: the sentence goes once, for one reason."""
     out: list[Violation] = []
     index: dict[tuple[str, int], int] = {}
+
+    def sentence_of(v: Violation) -> int:
+        return next((i for i, (s, e) in enumerate(sentences) if s <= v.span[0] < e), -1)
+
+    # A rewrite inside a sentence that goes anyway is moot: it joins the drop of the same category.
+    dropped = {(v.category, sentence_of(v)) for v in violations if v.action == "drop"}
     for v in sorted(violations, key=lambda v: v.span):
-        if v.action != "drop":
+        sentence = sentence_of(v)
+        key = (v.category, sentence)
+        if v.action != "drop" and key not in dropped:
             out.append(v)
             continue
-        sentence = next((i for i, (s, e) in enumerate(sentences) if s <= v.span[0] < e), -1)
-        key = (v.category, sentence)
+        if v.action != "drop":
+            v = replace(v, action="drop", replacement=None)
         if key not in index:
             index[key] = len(out)
             out.append(v)

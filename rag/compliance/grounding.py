@@ -66,6 +66,8 @@ def supported(q: Quantity, context: str, grounds: list[Ground]) -> bool:
             continue
         if gq.kind != q.kind or not (gq.low <= q.low and q.high <= gq.high):
             continue
+        if q.kind == "piece" and gq.text[-1:] != q.text[-1:]:
+            continue  # 2包 of wipes is not 2件 of clothes: a count is grounded by the same measure word
         if not g.contextual:
             return True
         if words is None:

@@ -12,6 +12,8 @@ _END = ""  # trie key holding the payloads of a term ending here
 _EXCEPTION = object()  # trie payload marking a global exception
 _NEG_WINDOW = 10  # compact characters looked at before a claim for a negation
 _META_WINDOW = 10  # compact characters looked at after a claim for "这种说法" and the like
+_NOT_REPORTED = "的得什啥了过吧呢吗"  # after 您说: a reference or a retort, not a restatement
+_CONTEXT_WINDOW = 30  # compact characters looked at before a hit for a rule's context
 _OPEN_QUOTES = "“‘「『\"'《"
 _CLOSE_QUOTES = "”’」』\"'》"
 
@@ -81,6 +83,8 @@ class Matcher:
             self._terms.add(term, _EXCEPTION)
         self._rule_exceptions = {r.id: _trie_of(r.exceptions) for r in ruleset.rules if r.exceptions}
         self._nearby = {r.id: _trie_of(r.unless_nearby) for r in ruleset.rules if r.unless_nearby}
+        self._context = {r.id: _trie_of(r.context) for r in ruleset.rules if r.context or r.context_patterns}
+        self._reported = _trie_of(ruleset.reported_speech_cues)
         self._negations = _trie_of(ruleset.negation_cues)
         self._meta = _Trie()
         for cue in ruleset.meta_cues:
@@ -119,9 +123,11 @@ class Matcher:
                 compact, start, end, rule
             ):
                 continue
+            if rule.id in self._context and not self._in_context(compact, start, rule):
+                continue
             if rule.negatable and self._negated(compact, start):
                 continue
-            if self._quoted(view, start, end):
+            if self._quoted(view, start, end) or self._reported_at(compact, start):
                 continue
             hits.append(Hit(rule, start, end, view.compact_span(start, end), keep))
         return _drop_nested(hits), exc_spans
@@ -129,7 +135,11 @@ class Matcher:
     def _excepted(
         self, compact: str, start: int, end: int, rule: Rule, global_exc: list[tuple[int, int]]
     ) -> bool:
-        if any(s < end and start < e for s, e in global_exc):
+        # A harmless phrase excuses the hits it overlaps, but not a longer claim built around it (全网发货最快).
+        if any(
+            s < end and start < e and not (start <= s and e <= end and end - start > e - s)
+            for s, e in global_exc
+        ):
             return True
         trie = self._rule_exceptions.get(rule.id)
         if trie is None:
@@ -153,6 +163,32 @@ class Matcher:
                 ends += 1
             hi += 1
         return bool(trie.scan(compact[lo:hi]))
+
+    def _in_context(self, compact: str, start: int, rule: Rule) -> bool:
+        """Return whether one of the rule's context terms or patterns stands before the hit in its sentence."""
+        lo = start
+        while lo > 0 and start - lo < _CONTEXT_WINDOW and compact[lo - 1] not in SENTENCE_ENDS:
+            lo -= 1
+        before = compact[lo:start]
+        if not before:
+            return False
+        return bool(self._context[rule.id].scan(before)) or any(
+            p.search(before) for p in rule.context_patterns
+        )
+
+    def reported_at(self, view: TextView, norm_index: int) -> bool:
+        """Return whether the text at `norm_index` restates what the customer said (您说宝宝用了三天……)."""
+        return self._reported_at(view.compact, bisect_left(view.compact_norm, norm_index))
+
+    def _reported_at(self, compact: str, start: int) -> bool:
+        lo = start
+        while lo > 0 and compact[lo - 1] not in BOUNDARIES:
+            lo -= 1
+        clause = compact[lo:start]
+        return any(
+            e >= len(clause) or clause[e] not in _NOT_REPORTED  # 您说的那个大牌, 您说什么都没用
+            for _, e, _ in self._reported.scan(clause)
+        )
 
     def negated_at(self, view: TextView, norm_index: int) -> bool:
         """Return whether a negation cue stands just before `norm_index` of the normalised text, in its clause."""

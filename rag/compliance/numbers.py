@@ -30,7 +30,8 @@ _UNIT_RE = "|".join(
 _QUANTITY = re.compile(
     rf"(?=[0-9{_CN}半双翻百¥])(?:(?<![0-9a-z.*#第])(?P<a>{_NUM})(?:\s*(?:-|~|至|到|—|或)\s*(?P<b>{_NUM}))?\s*(?P<unit>{_UNIT_RE})"
     rf"|百分之(?P<pa>{_NUM})(?:\s*(?:-|~|至|到)\s*(?:百分之)?(?P<pb>{_NUM}))?"
-    rf"|¥\s*(?P<ya>\d+(?:\.\d+)?))"
+    rf"|¥\s*(?P<ya>\d+(?:\.\d+)?)"
+    r"|(?<=[减返抵])(?P<ra>\d+(?:\.\d+)?)(?![0-9.%])(?!\s*(?:元|块|折|件|个|天|小时|分|积分)))"  # 满299减50: 50 yuan
 )
 _DATE = re.compile(r"\d{1,4}\s*[年/.-]\s*\d{1,2}\s*[月/.-]\s*\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
 # Units too common to count without a sign of a commitment nearby (一个问题, 再一次, 宝宝3个月).
@@ -69,6 +70,15 @@ _NOT_UNIT_AFTER = {
     "支": "持付",
 }
 _FABRIC = (
+    "白鸭绒",
+    "白鹅绒",
+    "灰鸭绒",
+    "鸭绒",
+    "鹅绒",
+    "绒",
+    "蚕丝",
+    "天丝",
+    "粘胶",
     "棉",
     "纯棉",
     "羊毛",
@@ -163,8 +173,8 @@ def extract(norm: str, *, commitments_only: bool) -> list[Quantity]:
         start, end = m.span()
         if any(s <= start < e for s, e in dates):
             continue
-        if m.group("ya"):
-            value = float(m.group("ya"))
+        if m.group("ya") or m.group("ra"):
+            value = float(m.group("ya") or m.group("ra"))
             out.append(Quantity("yuan", value, value, start, end, m.group(0)))
             continue
         if m.group("pa"):
@@ -201,15 +211,25 @@ _NOT_PROMISED = re.compile(
     r"|(?:您|你)(?:刚才|之前)?(?:说|提到|讲|问|要求|希望|反馈|提出|想要)(?:的|了|过)(?:这|那)?)$"
 )
 # Usage and shelf-life durations are product specs (敷15分钟, 可以用2个月, 开封后6个月内用完).
-_SPEC_BEFORE = re.compile(r"(?:(?:敷|涂|按摩|静置|停留|浸泡|泡|煮|晾|(?<![不没])用|使用)$|保质期|开封后)")
+_SPEC_BEFORE = re.compile(
+    r"(?:(?:敷|涂|按摩|静置|停留|浸泡|泡|煮|晾|(?<![不没])用|使用|穿|洗|戴|观察|试用|试穿|停)$|保质期|开封后)"
+)
 _SPEC_AFTER = re.compile(r"(?:之内|以内|内)?(?:用完|使用完|用掉)")
 # Cue characters that are part of a measure word or another word here (一包60片, 包含3件, 保质期).
-_NOT_CUE = re.compile(r"(?:[每一两二三四五六七八九十0-9]包|包含|包括|包装|保质期|加厚|加大|加长|加绒)")
+_NOT_CUE = re.compile(r"(?:[每一两二三四五六七八九十0-9]包|包含|包括|包装|包裹|保质期|加厚|加大|加长|加绒)")
+# A single piece is an article (补发一个, 补一张照片, 一张20元的券) unless it is handed out as a gift.
+_GIFT_CUES = ("送", "赠", "多发", "额外", "加送", "另送", "再给您", "多给您")
+# 25日送达: a day of the month, not a span of days.
+_DATE_AFTER = ("前", "送达", "到", "发", "左右", "上午", "下午", "晚", "开始", "截止", "当天", "那天", "号")
+# Verbs whose "了" makes the number a past fact (停了两天, 说了三遍) unless it is a handout (补了5元).
+_HANDOUT = ("送", "赠", "补", "返", "赔", "退", "减", "免", "发")
 _FREQUENCY = re.compile(rf"\s*(?:各|共)?{_NUM}\s*次")
 
 
 def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> bool:
-    if start and norm[start - 1] in "每哪这那某同整":  # 每天, 哪一天, 这一天: not an amount
+    if start and norm[start - 1] in "每哪这那某同整几":  # 每天, 哪一天, 这一天, 几十块: not an amount
+        return False
+    if unit == "日" and norm.startswith(_DATE_AFTER, end):
         return False
     if kind == "time" and _FREQUENCY.match(norm, end):  # 一天两次: how to use, not a promise
         return False
@@ -217,6 +237,10 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
     for stop in "。!?;,，\n":
         before = before.rsplit(stop, 1)[-1]
     after = norm[end : end + 5]
+    if before.endswith("了") and not any(c in before[-3:] for c in _HANDOUT):
+        return False  # 停了两天, 说了三遍: what happened, not what we promise
+    if before.endswith("差"):
+        return False  # 还差15元就能用券: arithmetic on an offer, not an amount we give
     if (
         any(before.endswith(p) for p in _PAST_BEFORE)
         or after.startswith(_PAST_AFTER)
@@ -237,6 +261,8 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         and (before.endswith(_SWAP) or after.startswith(_ARTICLE))
     ):
         return False  # 换一个尺码, 给您一个满意的答复: a swap or an article, not a gift
+    if kind == "piece" and norm.startswith(("一", "1"), start) and end - start <= 2:
+        return any(c in before for c in _GIFT_CUES)
     if kind in _NEEDS_CUE or unit == "日":
         before = _NOT_CUE.sub("", before)
         return any(c in before for c in _CUES) or after.startswith(_CUES_AFTER)

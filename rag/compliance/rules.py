@@ -34,9 +34,11 @@ _NEGATABLE_BY_DEFAULT = frozenset(
 )
 _RULE_FIELDS = (
     "id", "category", "action", "reason", "terms", "patterns", "detector", "replacement",
-    "exceptions", "unless_nearby", "brands", "negatable",
+    "exceptions", "unless_nearby", "context", "context_patterns", "brands", "negatable",
 )  # fmt: skip
-_TOP_FIELDS = ("version", "exceptions", "negation_cues", "meta_cues", "min_kept_chars", "rules")
+_TOP_FIELDS = (
+    "version", "exceptions", "negation_cues", "meta_cues", "reported_speech_cues", "min_kept_chars", "rules",
+)  # fmt: skip
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -54,6 +56,8 @@ class Rule:
     replacement: str | None = None
     exceptions: tuple[str, ...] = ()  # compact matching form
     unless_nearby: tuple[str, ...] = ()  # compact form; in the hit's sentence or the next, they excuse it
+    context: tuple[str, ...] = ()  # compact form; with context or context_patterns, a hit counts only
+    context_patterns: tuple[re.Pattern[str], ...] = ()  # when one of them stands before it in its sentence
     brands: tuple[str, ...] = ()  # empty: every brand
     negatable: bool = False
     line: int = 0
@@ -71,6 +75,7 @@ class RuleSet:
     exceptions: tuple[str, ...] = ()
     negation_cues: tuple[str, ...] = ()
     meta_cues: tuple[str, ...] = ()
+    reported_speech_cues: tuple[str, ...] = ()
     min_kept_chars: int = 6
     source: str = ""
 
@@ -139,6 +144,7 @@ def parse_rules(text: str, file: str = "<rules>") -> RuleSet:
         exceptions=_terms(top.get("exceptions"), file, "exceptions"),
         negation_cues=_terms(top.get("negation_cues"), file, "negation_cues"),
         meta_cues=_terms(top.get("meta_cues"), file, "meta_cues"),
+        reported_speech_cues=_terms(top.get("reported_speech_cues"), file, "reported_speech_cues"),
         min_kept_chars=min_kept.value,
         source=file,
     )
@@ -163,7 +169,7 @@ def _parse_rule(item: Located, file: str) -> Rule:
     if "detector" in fields:
         detector = choice(fields, "detector", DETECTORS, item, file)
     terms = _terms(fields.get("terms"), file, "terms")
-    patterns = _patterns(fields.get("patterns"), file)
+    patterns = _patterns(fields.get("patterns"), file, "patterns")
     if not terms and not patterns and detector is None:
         raise KnowledgeBaseError(
             file, f"规则 {rule_id} 没有 terms、patterns 或 detector，什么也匹配不到", line=item.line
@@ -208,6 +214,8 @@ def _parse_rule(item: Located, file: str) -> Rule:
         replacement=replacement,
         exceptions=_terms(fields.get("exceptions"), file, "exceptions"),
         unless_nearby=_terms(fields.get("unless_nearby"), file, "unless_nearby"),
+        context=_terms(fields.get("context"), file, "context"),
+        context_patterns=_patterns(fields.get("context_patterns"), file, "context_patterns"),
         brands=brands,
         negatable=negatable,
         line=item.line,
@@ -230,9 +238,9 @@ def _terms(node: Located | None, file: str, name: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _patterns(node: Located | None, file: str) -> tuple[re.Pattern[str], ...]:
+def _patterns(node: Located | None, file: str, name: str) -> tuple[re.Pattern[str], ...]:
     out: list[re.Pattern[str]] = []
-    for entry in str_list(node, file, "patterns"):
+    for entry in str_list(node, file, name):
         try:
             pattern = re.compile(str(entry.value))
         except re.error as exc:
@@ -240,14 +248,14 @@ def _patterns(node: Located | None, file: str) -> tuple[re.Pattern[str], ...]:
                 file,
                 f"正则“{entry.value}”写得不对（{exc.msg}），请检查括号和转义",
                 line=entry.line,
-                field="patterns",
+                field=name,
             ) from None
         if pattern.fullmatch(""):
             raise KnowledgeBaseError(
                 file,
                 f"正则“{entry.value}”能匹配空文本，会到处误报，请改写",
                 line=entry.line,
-                field="patterns",
+                field=name,
             )
         out.append(pattern)
     return tuple(out)
