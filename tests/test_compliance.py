@@ -1072,6 +1072,12 @@ NON_COMMITMENT_NUMBERS = [
     "这款T恤是100%纯棉的，洗后不易变形。",
     "您在3天前下的单，我帮您查一下。",
     "建议每天早晚各用一次。",
+    "包裹在分拣中心停留了两天，我已经帮您催快递了。",
+    "物流显示包裹预计25日送达。",
+    "您说“用了三天没效果”，我们理解您的心情。",
+    "破损的奶瓶先给您补发一个，麻烦再补一张照片。",
+    "这件羽绒服是90%白鸭绒，吊牌上有标注。",
+    "那些几十块一大包的纸尿裤建议您谨慎选择。",
 ]
 
 
@@ -1095,3 +1101,77 @@ NUMBERS_NEAR_SPECS = [
 def test_promised_number_next_to_a_spec_is_still_flagged(cf, text, match):
     result = cf.check(text, sources=POLICIES)
     assert found(result, "ungrounded_commitment", match, text), result.violations
+
+
+# Numbers that are promises although they look like facts, counts or dates.
+HIDDEN_COMMITMENTS = [
+    # (text, sources, match)
+    ("现在全场满299减50，还能叠加店铺券。", ("本月活动：全场满299元减30元，可与店铺券叠加。",), "50"),
+    ("小暖申请了30元补偿，您留意一下。", POLICIES, "30元"),
+    ("再送您一双袜子，您看行吗？", POLICIES, "一双"),
+    ("现在下单我们送您试用装湿巾5包。", ("本月活动：下单即赠试用装湿巾2件。",), "5包"),
+    ("我们家特别延长到了15天，您可以慢慢试。", POLICIES, "15天"),
+    ("仓库收到退货后，最快半小时即可完成退款。", POLICIES, "半小时"),
+    ("我们家支持30天无理由退换，吊牌完好就行。", POLICIES, "30天"),
+]
+
+
+@pytest.mark.parametrize(("text", "sources", "match"), HIDDEN_COMMITMENTS)
+def test_commitment_that_looks_like_a_fact_is_still_flagged(cf, text, sources, match):
+    result = cf.check(text, sources=sources)
+    assert found(result, "ungrounded_commitment", match, text), result.violations
+
+
+def test_arithmetic_on_a_grounded_offer_is_not_a_promise(cf):
+    offer = ("店铺活动：全场满199元减20元。",)
+    assert cf.check("活动是满199元减20元，您还差15元就可以用。", sources=offer).violations == ()
+
+
+def test_context_rule_needs_its_context_earlier_in_the_sentence(tmp_path):
+    body = (
+        "version: 1\nnegation_cues: [不会]\nrules:\n"
+        "  - id: bad_mouth\n    category: competitor_disparagement\n    action: drop\n    reason: 贬低。\n"
+        "    context: [别家]\n    context_patterns: ['[a-z]家']\n    terms: [缩水]\n"
+    )
+    cf = ComplianceFilter.from_file(write_rules(tmp_path, body))
+    assert cf.check("别家的裤子一洗就缩水。").violations
+    assert cf.check("u家的裤子一洗就缩水。").violations
+    assert cf.check("您好。这条裤子洗后会轻微缩水，建议冷水手洗。").violations == ()
+    assert cf.check("别家我不了解。我们的裤子洗后缩水，请冷水洗。").violations == ()  # another sentence
+    assert cf.check("别家怎样我不评价，我们的不会缩水。").violations == ()  # negated
+
+
+def test_bad_context_pattern_points_at_its_field(tmp_path):
+    body = (
+        "version: 1\nrules:\n  - id: bad_mouth\n    category: competitor_disparagement\n    action: drop\n"
+        "    reason: 贬低。\n    context_patterns: ['(别家']\n    terms: [缩水]\n"
+    )
+    with pytest.raises(KnowledgeBaseError) as err:
+        load_rules(write_rules(tmp_path, body))
+    assert err.value.field == "context_patterns" and err.value.line == 7
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("您说宝宝用了之后晚上没办法安睡，我特别理解。", False),  # restating the customer
+        ("您说之前在别的店买到过假货，这种经历确实让人担心。", False),
+        ("您说什么都没用，规定如此。", True),  # a retort, not a restatement
+        ("您说的那个大牌面霜其实就是在卖牌子，交智商税。", True),  # a reference, not a restatement
+    ],
+)
+def test_restated_customer_words_are_not_our_claims(cf, text, flagged):
+    assert bool(cf.check(text).violations) == flagged, cf.check(text).violations
+
+
+def test_harmless_phrase_does_not_excuse_a_longer_claim_around_it(cf):
+    assert cf.check("最快明天就能发出。").violations == ()
+    text = "我们是全网发货最快的仓库。"
+    assert found(cf.check(text), "absolute_claim", "全网发货最快", text)
+
+
+def test_personal_data_in_a_dropped_sentence_is_still_masked(cf):
+    text = "那你想怎么样嘛，电话13590217368不是你自己填的吗，又不怪我们。好的。"
+    result = cf.check(text)
+    assert found(result, "personal_data", "13590217368", text)
+    assert "13590217368" not in result.text

@@ -73,9 +73,9 @@ class ComplianceFilter:
             self._violation(view, h.rule, h.span, replacement=_fill(h.rule.replacement, h.keep)) for h in hits
         ]
         sentences = sentence_spans(text)
+        taken = [v.span for v in violations]  # the hits themselves: a merged drop may span a phone number
         if violations:
             violations = _merge_drops(violations, sentences, text)
-        taken = [v.span for v in violations]
         has_digits = _DIGITS.search(view.norm) is not None
         for rule in self.pii_rules:
             if not rule.applies_to(brand) or not pii.may_contain(rule.detector, view.norm, has_digits):  # type: ignore[arg-type]

@@ -222,7 +222,7 @@ _GIFT_CUES = ("送", "赠", "多发", "额外", "加送", "另送", "再给您",
 # 25日送达: a day of the month, not a span of days.
 _DATE_AFTER = ("前", "送达", "到", "发", "左右", "上午", "下午", "晚", "开始", "截止", "当天", "那天", "号")
 # Verbs whose "了" makes the number a past fact (停了两天, 说了三遍) unless it is a handout (补了5元).
-_HANDOUT = ("送", "赠", "补", "返", "赔", "退", "减", "免", "发")
+_HANDOUT = ("送", "赠", "补", "返", "赔", "退", "减", "免", "发", "到", "长")
 _FREQUENCY = re.compile(rf"\s*(?:各|共)?{_NUM}\s*次")
 
 
@@ -237,12 +237,17 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
     for stop in "。!?;,，\n":
         before = before.rsplit(stop, 1)[-1]
     after = norm[end : end + 5]
-    if before.endswith("了") and not any(c in before[-3:] for c in _HANDOUT):
+    if (
+        before.endswith("了")
+        and not any(c in before[-3:] for c in _HANDOUT)
+        and not after.startswith(_CUES_AFTER + ("补偿", "赔偿", "的补偿"))
+    ):
         return False  # 停了两天, 说了三遍: what happened, not what we promise
     if before.endswith("差"):
         return False  # 还差15元就能用券: arithmetic on an offer, not an amount we give
     if (
         any(before.endswith(p) for p in _PAST_BEFORE)
+        and not before.endswith(("最快", "尽快"))
         or after.startswith(_PAST_AFTER)
         and not after.startswith("了解")
     ):
@@ -261,8 +266,11 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         and (before.endswith(_SWAP) or after.startswith(_ARTICLE))
     ):
         return False  # 换一个尺码, 给您一个满意的答复: a swap or an article, not a gift
+    wide = _NOT_CUE.sub("", re.split("[。!?;,，\n]", norm[max(0, start - 10) : start])[-1])
     if kind == "piece" and norm.startswith(("一", "1"), start) and end - start <= 2:
-        return any(c in before for c in _GIFT_CUES)
+        return any(c in wide for c in _GIFT_CUES)
+    if kind == "piece" and any(c in wide for c in _GIFT_CUES):
+        return True  # 送您试用装湿巾5包: the gift word stands a few words back
     if kind in _NEEDS_CUE or unit == "日":
         before = _NOT_CUE.sub("", before)
         return any(c in before for c in _CUES) or after.startswith(_CUES_AFTER)
