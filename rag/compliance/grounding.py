@@ -81,7 +81,13 @@ def supported(q: Quantity, context: str, grounds: list[Ground]) -> bool:
 
 
 # A deadline is about one outcome: 24 hours to dispatch is not 24 hours to arrive or to be credited.
-_OUTCOMES = (("到账",), ("送达", "到货", "送到", "收到货"), ("回复", "答复", "回电"), ("无理由",))
+_OUTCOMES = (
+    ("到账",),
+    ("送达", "到货", "送到", "收到货"),
+    ("回复", "答复", "回电"),
+    ("无理由",),
+    ("差价", "价保", "保价"),
+)
 
 
 _STOP = frozenset("的了您你我们是在有和与及或也都就会可以为把将被这那个吗呢吧啊哦给请后内前起时间")

@@ -36,12 +36,18 @@ _QUANTITY = re.compile(
 _DATE = re.compile(r"\d{1,4}\s*[年/.-]\s*\d{1,2}\s*[月/.-]\s*\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
 # Units too common to count without a sign of a commitment nearby (一个问题, 再一次, 宝宝3个月).
 _NEEDS_CUE = frozenset({"piece", "times", "month", "points"})
+# A share of an ingredient or a fibre is a spec (5%烟酰胺, 含2%传明酸, 90%白鸭绒), not a promise.
+_COMPOSITION_AFTER = re.compile(
+    r"(?:的)?[\u4e00-\u9fffa-z]{0,4}?(?:酸|醇|胺|烷|素|油|提取物|成分|浓度|含量|绒|棉|丝|纶|纤维|麻)"
+)
+_COMPOSITION_BEFORE = ("含", "含有", "浓度", "含量", "添加", "添加了", "加了", "配比")
 _CUES = (
     "送", "赠", "补", "多发", "返", "赔", "免费", "额外", "加", "买", "满", "保修", "质保", "保障", "保",
     "可以", "可", "给您", "为您", "包", "限", "领", "退", "换", "优惠", "抵", "减", "享", "发放", "申请",
 )  # fmt: skip
 _CUES_AFTER = (
     "内", "之内", "以内", "起", "无理由", "券", "优惠券", "红包", "补", "赔", "返", "无门槛", "代金券", "购物金", "现金",
+    "作为补偿", "的补偿", "返现",
 )  # fmt: skip
 _SWAP = ("换", "换成", "改成", "选", "挑")
 _ARTICLE = (
@@ -59,7 +65,9 @@ _ARTICLE = (
     "明确",
     "准确",
 )
-_PAST_BEFORE = ("已经", "已", "过去", "过了", "等了", "晚了", "超过", "超出", "耽误了", "快")
+_PAST_BEFORE = (
+    "已经", "已", "过去", "过了", "等了", "晚了", "超过", "超出", "耽误了", "快", "晚到", "迟到", "延误", "延迟", "超时",
+)  # fmt: skip
 _PAST_AFTER = ("了", "前", "以前", "之前", "过去", "大")
 _NOT_UNIT_AFTER = {
     "天": "然猫气使空下",
@@ -252,7 +260,9 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         and not after.startswith("了解")
     ):
         return False
-    if kind == "percent" and after.startswith(_FABRIC):
+    if kind == "percent" and (
+        after.startswith(_FABRIC) or _COMPOSITION_AFTER.match(after) or before.endswith(_COMPOSITION_BEFORE)
+    ):
         return False
     if (
         _NOT_PROMISED.search(before)
@@ -274,6 +284,8 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
     if kind in _NEEDS_CUE or unit == "日":
         before = _NOT_CUE.sub("", before)
         return any(c in before for c in _CUES) or after.startswith(_CUES_AFTER)
+    if kind == "percent" and any(c in wide for c in ("返", "补", "赔", "退")):
+        return True  # 额外返还订单金额的10%作为补偿
     return True
 
 

@@ -72,9 +72,13 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+# ...unless a phone word stands closer: 快递员电话13570981245 is a person's number.
+_PHONE_WORDS = ("电话", "手机", "致电", "联系方式", "tel", "微信")
+
+
 def _is_code(norm: str, start: int) -> bool:
     before = norm[max(0, start - 8) : start].lower()
-    return any(word in before for word in _CODE_CONTEXT)
+    return any(word in before for word in _CODE_CONTEXT) and not any(word in before for word in _PHONE_WORDS)
 
 
 def _in_email(norm: str, start: int, end: int) -> bool:
