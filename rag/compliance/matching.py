@@ -10,7 +10,7 @@ from rag.compliance.text import BOUNDARIES, SENTENCE_ENDS, TextView
 
 _END = ""  # trie key holding the payloads of a term ending here
 _EXCEPTION = object()  # trie payload marking a global exception
-_NEG_WINDOW = 10  # compact characters looked at before a claim for a negation
+_NEG_WINDOW = 16  # compact characters looked at before a claim for a negation
 _META_WINDOW = 10  # compact characters looked at after a claim for "这种说法" and the like
 _NOT_REPORTED = "的得什啥了过吧呢吗"  # after 您说: a reference or a retort, not a restatement
 _CONTEXT_WINDOW = 30  # compact characters looked at before a hit for a rule's context

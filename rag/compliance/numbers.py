@@ -66,7 +66,7 @@ _ARTICLE = (
     "准确",
 )
 _PAST_BEFORE = (
-    "已经", "已", "过去", "过了", "等了", "晚了", "超过", "超出", "耽误了", "快", "晚到", "迟到", "延误", "延迟", "超时",
+    "已经", "已", "过去", "过了", "等了", "晚了", "超过", "超出", "耽误了", "快", "晚到", "迟到", "延误", "延迟", "超时", "最近", "近",
 )  # fmt: skip
 _PAST_AFTER = ("了", "前", "以前", "之前", "过去", "大")
 _NOT_UNIT_AFTER = {
@@ -278,6 +278,8 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         return False  # 换一个尺码, 给您一个满意的答复: a swap or an article, not a gift
     wide = _NOT_CUE.sub("", re.split("[。!?;,，\n]", norm[max(0, start - 10) : start])[-1])
     if kind == "piece" and norm.startswith(("一", "1"), start) and end - start <= 2:
+        if _QUANTITY.match(norm, end):
+            return False  # 补偿一个8元红包: the article before an amount; the amount is checked itself
         return any(c in wide for c in _GIFT_CUES)
     if kind == "piece" and any(c in wide for c in _GIFT_CUES):
         return True  # 送您试用装湿巾5包: the gift word stands a few words back
