@@ -562,7 +562,20 @@ NUMBER_POSITIVES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "sources", "match"), NUMBER_POSITIVES)
+# Numbers that are promises although they look like facts, counts or dates.
+HIDDEN_COMMITMENTS = [
+    # (text, sources, match)
+    ("现在全场满299减50，还能叠加店铺券。", ("本月活动：全场满299元减30元，可与店铺券叠加。",), "50"),
+    ("小暖申请了30元补偿，您留意一下。", POLICIES, "30元"),
+    ("再送您一双袜子，您看行吗？", POLICIES, "一双"),
+    ("现在下单我们送您试用装湿巾5包。", ("本月活动：下单即赠试用装湿巾2件。",), "5包"),
+    ("我们家特别延长到了15天，您可以慢慢试。", POLICIES, "15天"),
+    ("仓库收到退货后，最快半小时即可完成退款。", POLICIES, "半小时"),
+    ("我们家支持30天无理由退换，吊牌完好就行。", POLICIES, "30天"),
+]
+
+
+@pytest.mark.parametrize(("text", "sources", "match"), NUMBER_POSITIVES + HIDDEN_COMMITMENTS)
 def test_number_without_grounding_is_flagged(cf, text, sources, match):
     result = cf.check(text, sources=sources)
     assert found(result, "ungrounded_commitment", match, text), result.violations
@@ -1100,25 +1113,6 @@ NUMBERS_NEAR_SPECS = [
 @pytest.mark.parametrize(("text", "match"), NUMBERS_NEAR_SPECS)
 def test_promised_number_next_to_a_spec_is_still_flagged(cf, text, match):
     result = cf.check(text, sources=POLICIES)
-    assert found(result, "ungrounded_commitment", match, text), result.violations
-
-
-# Numbers that are promises although they look like facts, counts or dates.
-HIDDEN_COMMITMENTS = [
-    # (text, sources, match)
-    ("现在全场满299减50，还能叠加店铺券。", ("本月活动：全场满299元减30元，可与店铺券叠加。",), "50"),
-    ("小暖申请了30元补偿，您留意一下。", POLICIES, "30元"),
-    ("再送您一双袜子，您看行吗？", POLICIES, "一双"),
-    ("现在下单我们送您试用装湿巾5包。", ("本月活动：下单即赠试用装湿巾2件。",), "5包"),
-    ("我们家特别延长到了15天，您可以慢慢试。", POLICIES, "15天"),
-    ("仓库收到退货后，最快半小时即可完成退款。", POLICIES, "半小时"),
-    ("我们家支持30天无理由退换，吊牌完好就行。", POLICIES, "30天"),
-]
-
-
-@pytest.mark.parametrize(("text", "sources", "match"), HIDDEN_COMMITMENTS)
-def test_commitment_that_looks_like_a_fact_is_still_flagged(cf, text, sources, match):
-    result = cf.check(text, sources=sources)
     assert found(result, "ungrounded_commitment", match, text), result.violations
 
 
