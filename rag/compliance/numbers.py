@@ -66,7 +66,7 @@ _ARTICLE = (
     "准确",
 )
 _PAST_BEFORE = (
-    "已经", "已", "过去", "过了", "等了", "晚了", "超过", "超出", "耽误了", "快", "晚到", "迟到", "延误", "延迟", "超时", "最近", "近",
+    "已经", "已", "过去", "过了", "等了", "晚了", "超过", "超出", "耽误了", "快", "晚到", "迟到", "延误", "延迟", "超时", "近",
 )  # fmt: skip
 _PAST_AFTER = ("了", "前", "以前", "之前", "过去", "大")
 _NOT_UNIT_AFTER = {
@@ -78,14 +78,6 @@ _NOT_UNIT_AFTER = {
     "支": "持付",
 }
 _FABRIC = (
-    "白鸭绒",
-    "白鹅绒",
-    "灰鸭绒",
-    "鸭绒",
-    "鹅绒",
-    "绒",
-    "蚕丝",
-    "天丝",
     "粘胶",
     "棉",
     "纯棉",
@@ -190,7 +182,7 @@ def extract(norm: str, *, commitments_only: bool) -> list[Quantity]:
             high = _range(m.group("pb")) if m.group("pb") else rng
             if rng is None or high is None:
                 continue
-            if commitments_only and norm.startswith(_FABRIC, end):
+            if commitments_only and _is_composition(norm, start, end):
                 continue
             out.append(Quantity("percent", rng[0], high[1], start, end, m.group(0)))
             continue
@@ -234,6 +226,15 @@ _HANDOUT = ("送", "赠", "补", "返", "赔", "退", "减", "免", "发", "到"
 _FREQUENCY = re.compile(rf"\s*(?:各|共)?{_NUM}\s*次")
 
 
+def _is_composition(norm: str, start: int, end: int) -> bool:
+    """Return whether the share at [start, end) is an ingredient or fibre content (5%烟酰胺, 含2%传明酸, 90%棉)."""
+    return (
+        norm.startswith(_FABRIC, end)
+        or _COMPOSITION_AFTER.match(norm[end : end + 5]) is not None
+        or norm[max(0, start - 3) : start].endswith(_COMPOSITION_BEFORE)
+    )
+
+
 def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> bool:
     if start and norm[start - 1] in "每哪这那某同整几":  # 每天, 哪一天, 这一天, 几十块: not an amount
         return False
@@ -248,7 +249,7 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
     if (
         before.endswith("了")
         and not any(c in before[-3:] for c in _HANDOUT)
-        and not after.startswith(_CUES_AFTER + ("补偿", "赔偿", "的补偿"))
+        and not after.startswith(_CUES_AFTER)
     ):
         return False  # 停了两天, 说了三遍: what happened, not what we promise
     if before.endswith("差"):
@@ -260,9 +261,7 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         and not after.startswith("了解")
     ):
         return False
-    if kind == "percent" and (
-        after.startswith(_FABRIC) or _COMPOSITION_AFTER.match(after) or before.endswith(_COMPOSITION_BEFORE)
-    ):
+    if kind == "percent" and _is_composition(norm, start, end):
         return False
     if (
         _NOT_PROMISED.search(before)

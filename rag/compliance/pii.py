@@ -38,6 +38,8 @@ _CODE_CONTEXT = (
     "售后单",
     "退货单",
 )
+# ...unless a phone word stands there too: 快递员电话13570981245 is a person's number.
+_PHONE_WORDS = ("电话", "手机", "致电", "联系方式", "tel", "微信")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10x98765432"
 
@@ -70,10 +72,6 @@ def luhn_ok(digits: str) -> bool:
             n = n * 2 - 9 if n > 4 else n * 2
         total += n
     return total % 10 == 0
-
-
-# ...unless a phone word stands closer: 快递员电话13570981245 is a person's number.
-_PHONE_WORDS = ("电话", "手机", "致电", "联系方式", "tel", "微信")
 
 
 def _is_code(norm: str, start: int) -> bool:
