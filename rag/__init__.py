@@ -1,40 +1,122 @@
-"""Huashu (话术助手): reply drafts for e-commerce customer service, grounded in standard scripts."""
+"""Huashu (话术助手): reply drafts for e-commerce customer service, grounded in standard scripts.
 
-from .app import Huashu
-from .errors import (
-    BadInputError,
-    ConfigError,
-    HuashuError,
-    IndexMismatchError,
-    IndexNotBuiltError,
-    KnowledgeBaseError,
-)
-from .index import IndexReport
-from .kb import KnowledgeBase, load_kb
-from .retrieve import Retrieval, RetrievalConfig
-from .settings import Settings, load_settings
-from .types import DraftResult, FilterResult, Hit, Policy, Script, Turn, Violation
+The public API. Names are imported on first use, so `import rag` (and `huashu --help`) pays for nothing
+it does not touch: the vector store, the embedding model and LangChain load only for work that needs them.
+"""
 
-__all__ = [
-    "BadInputError",
-    "ConfigError",
-    "DraftResult",
-    "FilterResult",
-    "Hit",
-    "Huashu",
-    "HuashuError",
-    "IndexMismatchError",
-    "IndexNotBuiltError",
-    "IndexReport",
-    "KnowledgeBase",
-    "KnowledgeBaseError",
-    "Policy",
-    "Retrieval",
-    "RetrievalConfig",
-    "Script",
-    "Settings",
-    "Turn",
-    "Violation",
-    "load_kb",
-    "load_settings",
-]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+_EXPORTS = {
+    "Huashu": "app",
+    "Composed": "drafters",
+    "DraftContext": "drafters",
+    "Drafter": "drafters",
+    "ScriptDrafter": "drafters",
+    "DraftDelta": "pipeline",
+    "Generation": "serving",
+    "IndexReport": "index",
+    "KnowledgeBase": "kb",
+    "load_kb": "kb",
+    "Retrieval": "retrieve",
+    "RetrievalConfig": "reader",
+    "Settings": "settings",
+    "load_settings": "settings",
+    "DraftRequest": "types",
+    "DraftResult": "types",
+    "FilterResult": "types",
+    "Hit": "types",
+    "Policy": "types",
+    "ReferenceChunk": "types",
+    "Script": "types",
+    "Turn": "types",
+    "Violation": "types",
+    "draft_result_dict": "serialize",
+    "draft_result_from_dict": "serialize",
+    "filter_result_dict": "serialize",
+    "hit_dict": "serialize",
+    "index_report_dict": "serialize",
+    "retrieval_dict": "serialize",
+    "violation_dict": "serialize",
+    **{
+        name: "errors"
+        for name in (
+            "BadInputError",
+            "BusyError",
+            "ConfigError",
+            "FilterError",
+            "HuashuError",
+            "IndexBusyError",
+            "IndexMismatchError",
+            "IndexNotBuiltError",
+            "KnowledgeBaseError",
+            "LLMUnavailableError",
+            "NotFoundError",
+            "StoreUnavailableError",
+            "UnavailableError",
+        )
+    },
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rag' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
+    from .app import Huashu  # noqa: F401
+    from .drafters import Composed, DraftContext, Drafter, ScriptDrafter  # noqa: F401
+    from .errors import (  # noqa: F401
+        BadInputError,
+        BusyError,
+        ConfigError,
+        FilterError,
+        HuashuError,
+        IndexBusyError,
+        IndexMismatchError,
+        IndexNotBuiltError,
+        KnowledgeBaseError,
+        LLMUnavailableError,
+        NotFoundError,
+        StoreUnavailableError,
+        UnavailableError,
+    )
+    from .index import IndexReport  # noqa: F401
+    from .kb import KnowledgeBase, load_kb  # noqa: F401
+    from .pipeline import DraftDelta  # noqa: F401
+    from .reader import RetrievalConfig  # noqa: F401
+    from .retrieve import Retrieval  # noqa: F401
+    from .serialize import (  # noqa: F401
+        draft_result_dict,
+        draft_result_from_dict,
+        filter_result_dict,
+        hit_dict,
+        index_report_dict,
+        retrieval_dict,
+        violation_dict,
+    )
+    from .serving import Generation  # noqa: F401
+    from .settings import Settings, load_settings  # noqa: F401
+    from .types import (  # noqa: F401
+        DraftRequest,
+        DraftResult,
+        FilterResult,
+        Hit,
+        Policy,
+        ReferenceChunk,
+        Script,
+        Turn,
+        Violation,
+    )

@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import sys
-from collections import Counter
 from pathlib import Path
 
 from .errors import BadInputError, HuashuError
@@ -20,7 +19,7 @@ def _app(args, **overrides):
 
     if getattr(args, "path", None):
         overrides["kb_path"] = Path(args.path)
-    return Huashu(load_settings(**overrides))
+    return Huashu(load_settings(**overrides), watch=False)  # one command, one generation
 
 
 def _progress(quiet: bool):
@@ -66,37 +65,25 @@ def cmd_index(args) -> int:
     if report.kept_from_broken_files:
         print(f"出错文件里以前索引的 {len(report.kept_from_broken_files)} 条内容保留不变，直到文件修好。")
     if args.json:
-        Path(args.json).write_text(report.to_json(), encoding="utf-8")
+        from .serialize import index_report_dict
+
+        Path(args.json).write_text(
+            json.dumps(index_report_dict(report), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
     return 0
 
 
 def cmd_kb_stats(args) -> int:
-    app = _app(args)
-    reader = app.reader
-    manifest = reader.manifest
-    kinds = Counter(key.split(":", 1)[0] for key in manifest.items)
-    scripts = reader.scripts()
-    stats = {
-        "kinds": dict(kinds),
-        "scripts_per_scenario": dict(sorted(Counter(s.scenario for s in scripts).items())),
-        "scripts_per_brand": dict(sorted(Counter(b for s in scripts for b in s.brands).items())),
-        "embedding": manifest.provider,
-        "dim": manifest.dim,
-        "built_at": manifest.built_at,
-        "kb_path": manifest.kb_path,
-        "kb_fingerprint": manifest.kb_fingerprint,
-        "gen": manifest.gen,
-        "store": app.store.location,
-        "last_report": manifest.last_report,
-    }
+    stats = _app(args).stats()
     if args.json:
         print(json.dumps(stats, ensure_ascii=False, indent=2))
         return 0
     print(
-        f"索引第 {manifest.gen} 代，{manifest.built_at} 由 {manifest.kb_path} 建立（向量：{manifest.provider}，{manifest.dim} 维）"
+        f"索引第 {stats['gen']} 代，{stats['built_at']} 由 {stats['kb_path']} 建立（向量：{stats['embedding']}，{stats['dim']} 维）"
     )
-    print(f"存储：{app.store.location}；知识库指纹 {manifest.kb_fingerprint}")
-    print("条目：" + "，".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    print(f"存储：{stats['store']}；知识库指纹 {stats['kb_fingerprint']}")
+    print("条目：" + "，".join(f"{k} {v}" for k, v in sorted(stats["kinds"].items())))
+    print("品牌：" + "，".join(stats["brands"]) + "；语气：" + "，".join(stats["tones"]))
     print("各品牌话术：" + "，".join(f"{k} {v}" for k, v in stats["scripts_per_brand"].items()))
     print("各场景话术：")
     for scenario, n in stats["scripts_per_scenario"].items():
@@ -117,40 +104,9 @@ def cmd_draft(args) -> int:
             ) from exc
     result = app.draft(args.message, brand=args.brand, order=order, conversation=conversation)
     if args.json:
-        out = {
-            "draft": result.draft,
-            "scenario": result.scenario,
-            "mode": result.mode,
-            "brand": result.brand,
-            "matched": result.matched,
-            "blocked": result.blocked,
-            "script_id": result.script_id,
-            "sources": [
-                {
-                    "id": h.id,
-                    "kind": h.kind,
-                    "scenario": h.scenario,
-                    "score": round(h.score, 4),
-                    "matched_via": h.matched_via,
-                }
-                for h in result.sources
-            ],
-            "violations": [
-                {
-                    "category": v.category,
-                    "span": v.text,
-                    "start": v.span[0],
-                    "end": v.span[1],
-                    "action": v.action,
-                    "reason": v.reason,
-                    "rule_id": v.rule_id,
-                }
-                for v in result.violations
-            ],
-            "notices": list(result.notices),
-            "timings_ms": result.timings_ms,
-        }
-        print(json.dumps(out, ensure_ascii=False, indent=2))
+        from .serialize import draft_result_dict
+
+        print(json.dumps(draft_result_dict(result), ensure_ascii=False, indent=2))
         return 0
     print(result.draft)
     print(
@@ -158,6 +114,8 @@ def cmd_draft(args) -> int:
     )
     for v in result.violations:
         print(f"— 合规 {v.category}：「{v.text}」{v.action}（{v.reason}）")
+    if result.blocked:
+        print(f"— 不能发送：{result.block_reason}")
     for n in result.notices:
         print(f"— 注意：{n}")
     return 0

@@ -1,4 +1,9 @@
-"""Errors Huashu raises; every message says in plain words what to do next."""
+"""Errors Huashu raises; every message says in plain words what to do next.
+
+Each class carries a `code` so a shell maps it to its own form without string matching: the CLI to an exit
+status, the HTTP API to a status code, the workspace to a message. The families are bad input, not found,
+busy, unavailable and configuration; `HuashuError` itself is an internal error.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,64 @@ from __future__ import annotations
 class HuashuError(Exception):
     """Base class: the CLI and the UI catch this and show the message, never a traceback."""
 
+    code = "internal"
+
+
+class BadInputError(HuashuError):
+    """A message, brand, order fact or file that cannot be used as given."""
+
+    code = "bad_input"
+
+
+class NotFoundError(HuashuError):
+    """Something asked for by id (a draft, a script, a file) does not exist."""
+
+    code = "not_found"
+
+
+class BusyError(HuashuError):
+    """The work cannot start now because other work holds what it needs; try again shortly."""
+
+    code = "busy"
+
+
+class IndexBusyError(BusyError):
+    """Another re-index of the same store is running."""
+
+
+class UnavailableError(HuashuError):
+    """A part Huashu depends on cannot be reached or is not there yet."""
+
+    code = "unavailable"
+
+
+class StoreUnavailableError(UnavailableError):
+    """The vector store (embedded Chroma or a Chroma server) cannot be opened or reached."""
+
+
+class LLMUnavailableError(UnavailableError):
+    """The LLM endpoint failed, timed out or is cooling down after repeated failures."""
+
+
+class IndexNotBuiltError(UnavailableError):
+    """No index exists yet."""
+
 
 class ConfigError(HuashuError):
     """A setting is missing or has a value we cannot use."""
 
+    code = "config"
 
-class KnowledgeBaseError(HuashuError):
+
+class IndexMismatchError(ConfigError):
+    """The index was built with another embedding provider or dimension."""
+
+
+class FilterError(HuashuError):
+    """The compliance filter itself failed: a bug, never a verdict on the text."""
+
+
+class KnowledgeBaseError(BadInputError):
     """A knowledge-base file is broken; says file, line, field and what is wrong."""
 
     def __init__(self, file: str, message: str, *, line: int | None = None, field: str | None = None):
@@ -25,17 +82,5 @@ class KnowledgeBaseError(HuashuError):
         super().__init__(f"{where}: {message}")
 
 
-class IndexNotBuiltError(HuashuError):
-    """No index exists yet."""
-
-
-class IndexMismatchError(HuashuError):
-    """The index was built with another embedding provider or dimension."""
-
-
-class BadInputError(HuashuError):
-    """A message, brand or order fact that cannot be used as given."""
-
-
-class EvalFileError(HuashuError):
+class EvalFileError(BadInputError):
     """An eval file that cannot be read at all."""

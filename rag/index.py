@@ -16,15 +16,19 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .embeddings import ProviderEmbeddings
-from .errors import HuashuError
-from .kb import SLOT_RE, KnowledgeBase, content_hash
+from .errors import IndexBusyError
+from .kb import KB_PARSE_VERSION, SLOT_RE, KnowledgeBase, content_hash
+from .kbconfig import ServingConfig, parse_config
 from .normalize import normalize
 from .store import KINDS, Manifest, Store, record_id, space_id
 from .types import ALL_BRANDS, Policy, ReferenceChunk, Script
+
+if TYPE_CHECKING:
+    from .embeddings import ProviderEmbeddings
 
 log = logging.getLogger(__name__)
 TEXT_VERSION = "2"  # bump when the embedded text of an item changes shape: forces re-embedding
@@ -54,6 +58,7 @@ class IndexReport:
     failed: list[dict] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
     kept_from_broken_files: list[str] = field(default_factory=list)
+    config_changed: list[str] = field(default_factory=list)  # brands / tone / rules files now served anew
     notices: list[str] = field(default_factory=list)
     embedded: int = 0
     gen: int = 0
@@ -62,7 +67,7 @@ class IndexReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed)
+        return bool(self.added or self.updated or self.removed or self.config_changed)
 
     def summary(self) -> dict:
         """Return counts only."""
@@ -73,7 +78,9 @@ class IndexReport:
         }
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self) | {"summary": self.summary()}, ensure_ascii=False, indent=2)
+        from .serialize import index_report_dict
+
+        return json.dumps(index_report_dict(self), ensure_ascii=False, indent=2)
 
 
 def item_key(item) -> str:
@@ -183,12 +190,67 @@ class _Lock:
             fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             self._file.close()
-            raise HuashuError("另一个重新索引正在进行；等它结束后再试。") from exc
+            raise IndexBusyError("另一个重新索引正在进行；等它结束后再试。") from exc
         return self
 
     def __exit__(self, *exc):
         fcntl.flock(self._file, fcntl.LOCK_UN)
         self._file.close()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    items: dict[str, dict]
+    to_embed: list[Record]
+    sources: dict[str, str]
+    config: ServingConfig
+
+
+class NoopStamp:
+    """What re-indexing the same files again would report, kept beside an embedded store by the last run.
+
+    Deciding "nothing changed" otherwise means opening Chroma, which costs a shell command most of a second.
+    The stamp is removed before a run writes anything and rewritten after it switched generations, so a run
+    killed halfway leaves none, and it lives inside the store's directory, so a deleted store takes it along.
+    A Chroma server may be written by other machines: there the store is always asked.
+    """
+
+    NAME = "huashu-noop.json"
+
+    def __init__(self, settings, provider: str):
+        self.path = None if settings.chroma_url else settings.chroma_dir / self.NAME
+        self.key = {
+            "version": f"{TEXT_VERSION}/{KB_PARSE_VERSION}",
+            "provider": provider,
+            "prefix": settings.collection_prefix,
+        }
+
+    def _key(self, kb: KnowledgeBase) -> dict:
+        return self.key | {"kb_path": str(kb.root), "kb": kb.fingerprint()}
+
+    def report(self, kb: KnowledgeBase) -> IndexReport | None:
+        """Return the report for `kb` if the store is known to hold exactly it, else None."""
+        if self.path is None:
+            return None
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("key") == self._key(kb):
+                return IndexReport(**data["report"])
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
+        return None
+
+    def write(self, kb: KnowledgeBase, report: IndexReport) -> None:
+        if self.path is None or not self.path.parent.is_dir():
+            return
+        tmp = self.path.with_suffix(".tmp")
+        data = {"key": self._key(kb), "report": asdict(report) | {"seconds": 0.0}}
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(self.path)
+
+    def forget(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
 
 
 class Indexer:
@@ -199,6 +261,7 @@ class Indexer:
         self.embeddings = embeddings
         self.lock_path = lock_path
         self.space = space_id(embeddings.name)
+        self._stamp = NoopStamp(store.settings, embeddings.name)
 
     def run(self, kb: KnowledgeBase, *, full: bool = False, progress: Progress | None = None) -> IndexReport:
         """Re-index `kb`: embed what changed, flip the manifest, clean up; return the report."""
@@ -209,14 +272,63 @@ class Indexer:
         started = time.perf_counter()
         report = IndexReport(provider=self.embeddings.name)
         old = self.store.read_manifest() or Manifest()
-        if old.pending is not None:
+        recovered = old.pending is not None
+        if recovered:
             report.notices.append(
                 f"上一次重新索引（第 {old.pending} 代）没有完成；它写了一半的内容已清理，之前的索引一直在正常服务。"
             )
+            self._stamp.forget()
             self._clean_orphans(old)
         if old.provider and old.provider != self.embeddings.name:
             report.notices.append(f"向量模型从 {old.provider} 换成了 {self.embeddings.name}：全部重建。")
             full = True
+        plan = self._plan(kb, old, full, report)
+        fingerprint = kb.fingerprint()
+        report.gen = old.gen
+        if not (report.changed or full or plan.to_embed or fingerprint != old.kb_fingerprint):
+            if not recovered:  # the next run will not repeat the clean-up notice
+                self._stamp.write(kb, report)
+            report.seconds = time.perf_counter() - started
+            return report
+        self._stamp.forget()  # from the first write on, only the store can say what it holds
+        new = Manifest(
+            gen=old.gen + 1,
+            provider=self.embeddings.name,
+            dim=self.embeddings.dim,
+            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            kb_path=str(kb.root),
+            kb_fingerprint=fingerprint,
+            items=plan.items,
+            files=plan.sources,
+            config=plan.config.hash,
+        )
+        old.pending = new.gen
+        self.store.write_manifest(old)  # marks the run: a crash from here on is cleaned up next time
+        if plan.config.hash != old.config:
+            self.store.write_config(plan.config.hash, plan.config.texts)
+        report.embedded = self._write_records(plan.to_embed, progress)
+        keep = new.record_ids()
+        new.retired = sorted(old.record_ids() - keep)
+        report.gen = new.gen
+        report.seconds = time.perf_counter() - started
+        new.last_report = report.summary()
+        self.store.write_manifest(new)  # the switch: from now on readers see the new index
+        # retired one generation ago, so no reader still uses them; unless this run brought one back (a revert)
+        self._delete([rid for rid in old.retired if rid not in keep])
+        self.store.prune_configs(
+            {new.config, old.config}
+        )  # a reader of the previous generation may still load it
+        if full:
+            self._drop_other_spaces()
+        # what running again on the same files would report, so that run need not open the store
+        after = IndexReport(provider=self.embeddings.name, gen=new.gen)
+        self._plan(kb, new, False, after)
+        self._stamp.write(kb, after)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _plan(self, kb: KnowledgeBase, old: Manifest, full: bool, report: IndexReport) -> _Plan:
+        """Work out what the index should hold against manifest `old`, filling in `report`'s lists."""
         desired, sources = self._desired(kb, old, report)
         old_items = {} if full else old.items
         new_items: dict[str, dict] = {}
@@ -237,35 +349,26 @@ class Indexer:
             }
             (report.updated if key in old.items else report.added).append(key)
         report.removed = sorted(set(old.items) - set(desired))
-        report.gen = old.gen
-        if not (report.changed or full or to_embed):
-            report.seconds = time.perf_counter() - started
-            return report
-        new = Manifest(
-            gen=old.gen + 1,
-            provider=self.embeddings.name,
-            dim=self.embeddings.dim,
-            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            kb_path=str(kb.root),
-            kb_fingerprint=kb.fingerprint(),
-            items=new_items,
-            files=sources,
+        config = self._config(kb, old, report)
+        return _Plan(new_items, to_embed, sources, config)
+
+    def _config(self, kb: KnowledgeBase, old: Manifest, report: IndexReport) -> ServingConfig:
+        """Return the serving config this run accepts: each file as loaded now, or as last accepted if broken.
+
+        A file removed from the knowledge base leaves the config; one that fails to load keeps serving the
+        text the previous generation accepted, as a broken script file keeps its scripts.
+        """
+        previous = (self.store.read_config(old.config) if old.config else None) or {}
+        texts = dict(kb.config.texts)
+        for f in kb.config.files:
+            if not f.ok and f.path in previous:
+                texts[f.path] = previous[f.path]
+                report.notices.append(f"{f.path} 有错误：继续使用上一次通过校验的版本，直到文件修好。")
+        config = parse_config(texts) if texts != kb.config.texts else kb.config
+        report.config_changed = sorted(
+            p for p in set(texts) | set(previous) if texts.get(p) != previous.get(p)
         )
-        old.pending = new.gen
-        self.store.write_manifest(old)  # marks the run: a crash from here on is cleaned up next time
-        report.embedded = self._write_records(to_embed, progress)
-        keep = new.record_ids()
-        new.retired = sorted(old.record_ids() - keep)
-        report.gen = new.gen
-        report.seconds = time.perf_counter() - started
-        new.last_report = report.summary()
-        self.store.write_manifest(new)  # the switch: from now on readers see the new index
-        # retired one generation ago, so no reader still uses them; unless this run brought one back (a revert)
-        self._delete([rid for rid in old.retired if rid not in keep])
-        if full:
-            self._drop_other_spaces()
-        report.seconds = time.perf_counter() - started
-        return report
+        return config
 
     def _desired(self, kb: KnowledgeBase, old: Manifest, report: IndexReport):
         """Return {key: (item, hash)} the index should hold, and {source: file hash}."""

@@ -9,56 +9,33 @@ from __future__ import annotations
 import hashlib
 import logging
 import pickle
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import yaml
-
 from .documents import REFERENCE_SUFFIXES, load_reference
-from .errors import KnowledgeBaseError
-from .scenarios import SCENARIOS
-from .types import ALL_BRANDS, Brand, Policy, ReferenceChunk, Script, ToneProfile
+from .errors import ConfigError, KnowledgeBaseError
+from .kbconfig import BRANDS_FILE, RULES_FILE, ServingConfig, parse_config
+from .kbfields import (
+    BRAND_SLOTS,
+    ORDER_SLOTS,
+    POLICY_FIELDS,
+    SCRIPT_FIELDS,
+    SLOT_RE,
+    Fields,
+    Problem,
+    SourceFile,
+    check_reply_template,
+    content_hash,
+    items_with_lines,
+    key_lines,
+    parse_yaml,
+)
+from .types import Brand, Policy, ReferenceChunk, Script, ToneProfile
 
 log = logging.getLogger(__name__)
-
-BRAND_SLOTS = frozenset({"brand_name", "agent_name"})
-ORDER_SLOTS = frozenset({"order_id", "order_status", "paid_at", "shipped_at", "tracking_no", "carrier"})
-SLOT_RE = re.compile(r"\{([^{}]*)\}")
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with one knowledge-base file."""
-
-    file: str
-    message: str
-    line: int | None = None
-    field: str | None = None
-    severity: str = "error"  # error: the file is skipped; warning: loaded anyway
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}{f' [{self.field}]' if self.field else ''}: {self.message}"
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """One file of the knowledge base, its content hash and what it yielded."""
-
-    path: str  # relative to the knowledge-base root, with forward slashes
-    kind: str  # script | policy | reference | brands | tone | rules
-    hash: str
-    items: tuple = ()
-    problems: tuple[Problem, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not any(p.severity == "error" for p in self.problems)
+KB_PARSE_VERSION = "2"  # bump when parsing or validation of knowledge-base files changes
+__all__ = ["BRAND_SLOTS", "ORDER_SLOTS", "SLOT_RE", "KnowledgeBase", "Problem", "SourceFile", "load_kb"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +46,7 @@ class KnowledgeBase:
     files: tuple[SourceFile, ...]
     brands: dict[str, Brand] = field(default_factory=dict)
     tones: dict[str, ToneProfile] = field(default_factory=dict)
+    config: ServingConfig | None = None  # brands, tones and rules with the texts that loaded
 
     def items(self, kind: str) -> list:
         """Return the items of one kind (script, policy, reference) from files that loaded."""
@@ -93,7 +71,7 @@ class KnowledgeBase:
     @property
     def rules(self):
         """Return the compliance rules loaded with the knowledge base, or None if they failed to load."""
-        return next((f.items[0] for f in self.files if f.kind == "rules" and f.ok and f.items), None)
+        return self.config.rules if self.config else None
 
     def fingerprint(self) -> str:
         """Return a short hash of every file's content: equal fingerprints mean the same knowledge."""
@@ -101,11 +79,6 @@ class KnowledgeBase:
         for f in sorted(self.files, key=lambda f: f.path):
             h.update(f"{f.path}\0{f.hash}\0".encode())
         return h.hexdigest()[:16]
-
-
-def content_hash(data: bytes | str) -> str:
-    """Return the sha256 hex digest of `data`."""
-    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
 
 
 def load_kb(root: Path, *, today: date | None = None, cache: Path | None = None) -> KnowledgeBase:
@@ -116,15 +89,10 @@ def load_kb(root: Path, *, today: date | None = None, cache: Path | None = None)
     """
     root = Path(root)
     if not root.is_dir():
-        raise KnowledgeBaseError(str(root), "知识库目录不存在。请检查 HUASHU_KB_PATH 或命令行给的路径。")
-    brands_file = _load_brands(root)
-    brands = {b.id: b for b in brands_file.items} if brands_file.ok else {}
-    tone_files = [_load_tone(root, p) for p in sorted((root / "tone").glob("*.y*ml"))]
-    tones = {t.id: t for f in tone_files if f.ok for t in f.items}
-    brands_file = _check_brand_tones(brands_file, tones)
-    files = [brands_file, *tone_files]
-    if (root / "compliance" / "rules.yaml").exists():
-        files.append(_load_rules_file(root))
+        raise ConfigError(f"知识库目录 {root} 不存在。请检查 HUASHU_KB_PATH 或命令行给的路径。")
+    config = parse_config(config_texts(root))
+    brands = config.brands
+    files = list(config.files)
     policy_files = [_load_policy(root, p) for p in sorted((root / "policies").rglob("*.md"))]
     policy_ids = {pol.id for f in policy_files if f.ok for pol in f.items}
     parse = _ParseCache(cache, brands, policy_ids)
@@ -136,10 +104,23 @@ def load_kb(root: Path, *, today: date | None = None, cache: Path | None = None)
         if p.is_file() and not p.name.startswith(".") and p.name != "README.md"
     ]
     files += _reject_duplicates(policy_files) + _reject_duplicates(script_files) + ref_files
-    kb = KnowledgeBase(root=root, files=tuple(files), brands=brands, tones=tones)
+    kb = KnowledgeBase(root=root, files=tuple(files), brands=brands, tones=config.tones, config=config)
     for p in kb.problems:
         log.debug("kb problem: %s", p)
     return kb
+
+
+def config_texts(root: Path) -> dict[str, bytes]:
+    """Return the bytes of brands.yaml, tone/*.yaml and compliance/rules.yaml; an unreadable one is left out."""
+    paths = [root / BRANDS_FILE, *sorted((root / "tone").glob("*.y*ml")), root / RULES_FILE]
+    out = {}
+    for path in paths:
+        if path.is_file():
+            try:
+                out[_rel(root, path)] = path.read_bytes()
+            except OSError as exc:
+                log.warning("cannot read %s: %s", path, exc)
+    return out
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -155,146 +136,10 @@ def _read(root: Path, path: Path, kind: str) -> tuple[bytes | None, SourceFile |
         )
 
 
-def _parse_yaml(rel: str, data: bytes) -> tuple[object, yaml.Node | None, Problem | None]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, None, Problem(rel, f"不是 UTF-8 编码（第 {exc.start} 字节）。请另存为 UTF-8。")
-    try:  # one pass: the node tree gives line numbers, and the same tree is turned into values
-        loader = _Loader(text)
-        try:
-            node = loader.get_single_node()
-            value = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        return None, None, Problem(rel, f"YAML 格式错误：{getattr(exc, 'problem', exc)}", line=line)
-    return value, node, None
-
-
-def _key_lines(node: yaml.Node | None) -> dict[str, int]:
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
-
-
-def _items_with_lines(value, node) -> Iterable[tuple[object, int, dict[str, int]]]:
-    nodes = node.value if isinstance(node, yaml.SequenceNode) else []
-    for i, item in enumerate(value):
-        n = nodes[i] if i < len(nodes) else None
-        yield item, (n.start_mark.line + 1 if n is not None else 0), _key_lines(n)
-
-
-class _Fields:
-    """Read fields of one YAML mapping, collecting problems with file, line and field."""
-
-    def __init__(self, rel: str, data: dict, line: int, lines: dict[str, int]):
-        self.rel, self.data, self.line, self.lines = rel, data, line, lines
-        self.problems: list[Problem] = []
-
-    def problem(self, name: str | None, message: str, severity: str = "error") -> None:
-        line = self.lines.get(name, self.line) if name else self.line
-        self.problems.append(Problem(self.rel, message, line=line, field=name, severity=severity))
-
-    def text(self, name: str, *, required: bool = True) -> str:
-        value = self.data.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                self.problem(name, f"缺少必填字段 {name}。")
-            return ""
-        if not isinstance(value, str | int | float):
-            self.problem(name, f"{name} 应该是一段文字。")
-            return ""
-        return str(value).strip()
-
-    def text_list(self, name: str, *, required: bool = True) -> tuple[str, ...]:
-        value = self.data.get(name)
-        if value is None:
-            if required:
-                self.problem(name, f"缺少必填字段 {name}。")
-            return ()
-        if isinstance(value, str):
-            value = [value]
-        if isinstance(value, list) and any(v is None for v in value):
-            self.problem(
-                name, f"{name} 里有空值。YAML 里单独的 ~ 或空的 - 表示“空”；想写 ~ 就加引号写成 '~'。"
-            )
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-            self.problem(name, f"{name} 应该是文字列表。")
-            return ()
-        return tuple(str(v).strip() for v in value if str(v).strip())
-
-    def brands(self, known: dict[str, Brand] | None) -> tuple[str, ...]:
-        value = self.text_list("brands")
-        if value in ((), (ALL_BRANDS,)):
-            return (ALL_BRANDS,)
-        if known is not None:
-            for b in value:
-                if b not in known:
-                    self.problem(
-                        "brands", f"未知品牌 {b!r}；已知品牌：{', '.join(sorted(known)) or '（无）'}。"
-                    )
-        return value
-
-    def scenarios(self, name: str, values: tuple[str, ...]) -> None:
-        for s in values:
-            if s not in SCENARIOS:
-                self.problem(
-                    name,
-                    f"未知场景 id {s!r}；场景 id 见 shared/domain.md（例如 {', '.join(list(SCENARIOS)[:4])} …）。",
-                )
-
-    def item_id(self) -> str:
-        value = self.text("id")
-        if value and not _ID_RE.match(value):
-            self.problem("id", f"id {value!r} 只能用小写字母、数字和下划线。")
-        return value
-
-    def date(self, name: str) -> date | None:
-        value = self.data.get(name)
-        if value is None or value == "":
-            return None
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            self.problem(name, f"{name} 应该是日期，格式 2026-01-31。")
-            return None
-
-
-def check_reply_template(reply: str, f: _Fields, name: str = "reply") -> None:
-    """Check slots and optional [...] segments of a script reply."""
-    depth = 0
-    for ch in reply:
-        depth += 1 if ch == "[" else -1 if ch == "]" else 0
-        if depth not in (0, 1):
-            f.problem(name, "方括号可选片段不能嵌套，也不能有多余的 ']'。")
-            return
-    if depth:
-        f.problem(name, "方括号可选片段没有闭合：少了 ']'。")
-        return
-    if reply.count("{") != reply.count("}"):
-        f.problem(name, "花括号不成对：槽位要写成 {order_id} 这样。")
-    outside = re.sub(r"\[[^\]]*\]", "", reply)
-    for slot in SLOT_RE.findall(reply):
-        if slot not in BRAND_SLOTS | ORDER_SLOTS:
-            known = ", ".join(sorted(BRAND_SLOTS | ORDER_SLOTS))
-            f.problem(
-                name, f"槽位 {{{slot}}} 没有任何来源提供（品牌设置和订单信息都没有它）；可用的槽位：{known}。"
-            )
-    for slot in SLOT_RE.findall(outside):
-        if slot in ORDER_SLOTS:
-            f.problem(name, f"订单槽位 {{{slot}}} 可能没有值，必须放在方括号可选片段 [...] 里。")
-
-
 class _ParseCache:
     """Parsed script files by content, so unchanged files are not parsed again (optional)."""
 
-    VERSION = "1"  # bump when parsing or validation of scripts changes
+    VERSION = KB_PARSE_VERSION
 
     def __init__(self, directory: Path | None, brands: dict[str, Brand], policy_ids: set[str]):
         self.dir, self.brands, self.policy_ids = directory, brands, policy_ids
@@ -336,7 +181,7 @@ def _load_scripts(root: Path, path: Path, brands: dict[str, Brand], policy_ids: 
     if failed:
         return failed
     rel = _rel(root, path)
-    value, node, problem = _parse_yaml(rel, data)
+    value, node, problem = parse_yaml(rel, data)
     if problem:
         return SourceFile(rel, "script", content_hash(data), problems=(problem,))
     if value is None:
@@ -349,13 +194,14 @@ def _load_scripts(root: Path, path: Path, brands: dict[str, Brand], policy_ids: 
             problems=(Problem(rel, "话术文件应该是一个列表（每项以 '- id:' 开头）。", line=1),),
         )
     scripts, problems = [], []
-    for raw, line, lines in _items_with_lines(value, node):
+    for raw, line, lines in items_with_lines(value, node):
         if not isinstance(raw, dict):
             problems.append(
                 Problem(rel, "列表里的每一项应该是一条话术（id、scenario、reply …）。", line=line)
             )
             continue
-        f = _Fields(rel, raw, line, lines)
+        f = Fields(rel, raw, line, lines)
+        f.reject_unknown(SCRIPT_FIELDS)
         sid, scenario = f.item_id(), f.text("scenario")
         f.scenarios("scenario", (scenario,) if scenario else ())
         reply = f.text("reply")
@@ -413,14 +259,15 @@ def _load_policy(root: Path, path: Path) -> SourceFile:
             problems=(Problem(rel, "缺少开头的 front matter（以 --- 开始和结束的 YAML 块）。", line=1),),
         )
     head, body, _ = parts
-    value, node, problem = _parse_yaml(rel, head.encode())
+    value, node, problem = parse_yaml(rel, head.encode())
     if problem:
         return SourceFile(rel, "policy", h, problems=(Problem(rel, problem.message, line=problem.line or 1),))
     if not isinstance(value, dict):
         return SourceFile(
             rel, "policy", h, problems=(Problem(rel, "front matter 应该是 键: 值 的形式。", line=2),)
         )
-    f = _Fields(rel, value, 2, _key_lines(node))  # the head keeps its leading newline: lines match the file
+    f = Fields(rel, value, 2, key_lines(node))  # the head keeps its leading newline: lines match the file
+    f.reject_unknown(POLICY_FIELDS)
     scenarios = f.text_list("scenarios", required=False) or f.text_list("topics", required=False)
     f.scenarios("scenarios", scenarios)
     if not body.strip():
@@ -436,105 +283,6 @@ def _load_policy(root: Path, path: Path) -> SourceFile:
         source=rel,
     )
     return SourceFile(rel, "policy", h, (policy,), tuple(f.problems))
-
-
-def _load_brands(root: Path) -> SourceFile:
-    path = root / "brands.yaml"
-    if not path.exists():
-        return SourceFile(
-            "brands.yaml", "brands", "", problems=(Problem("brands.yaml", "缺少品牌设置文件 brands.yaml。"),)
-        )
-    data, failed = _read(root, path, "brands")
-    if failed:
-        return failed
-    value, node, problem = _parse_yaml("brands.yaml", data)
-    if problem or not isinstance(value, list):
-        problem = problem or Problem("brands.yaml", "brands.yaml 应该是品牌列表。", line=1)
-        return SourceFile("brands.yaml", "brands", content_hash(data), problems=(problem,))
-    brands, problems = [], []
-    for raw, line, lines in _items_with_lines(value, node):
-        f = _Fields("brands.yaml", raw if isinstance(raw, dict) else {}, line, lines)
-        brands.append(
-            Brand(
-                id=f.item_id(),
-                name=f.text("name"),
-                tone=f.text("tone"),
-                agent_name=f.text("agent_name"),
-                name_en=f.text("name_en", required=False),
-                sells=f.text("sells", required=False),
-            )
-        )
-        problems += f.problems
-    return SourceFile("brands.yaml", "brands", content_hash(data), tuple(brands), tuple(problems))
-
-
-def _check_brand_tones(brands_file: SourceFile, tones: dict[str, ToneProfile]) -> SourceFile:
-    extra = tuple(
-        Problem(
-            brands_file.path,
-            f"品牌 {b.id} 的语气档案 {b.tone!r} 不存在；已有：{', '.join(sorted(tones))}。",
-            field="tone",
-        )
-        for b in brands_file.items
-        if b.tone and b.tone not in tones
-    )
-    return SourceFile(
-        brands_file.path, brands_file.kind, brands_file.hash, brands_file.items, brands_file.problems + extra
-    )
-
-
-def _load_tone(root: Path, path: Path) -> SourceFile:
-    data, failed = _read(root, path, "tone")
-    if failed:
-        return failed
-    rel = _rel(root, path)
-    value, node, problem = _parse_yaml(rel, data)
-    if problem or not isinstance(value, dict):
-        problem = problem or Problem(rel, "语气档案应该是 键: 值 的形式。", line=1)
-        return SourceFile(rel, "tone", content_hash(data), problems=(problem,))
-    f = _Fields(rel, value, 1, _key_lines(node))
-    repl = value.get("replacements") or {}
-    if not isinstance(repl, dict):
-        f.problem("replacements", "replacements 应该是 原说法: 新说法 的映射。")
-        repl = {}
-    forbidden = f.text_list("forbidden", required=False)
-    for pattern in forbidden:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            f.problem("forbidden", f"忌用词 {pattern!r} 不是合法的正则：{exc}。")
-    tone = ToneProfile(
-        id=f.item_id(),
-        name=f.text("name", required=False),
-        address=f.text("address"),
-        greeting=f.text("greeting"),
-        signoff=f.text("signoff"),
-        allow_tilde=bool(value.get("allow_tilde", False)),
-        allow_emoji=bool(value.get("allow_emoji", False)),
-        forbidden=forbidden,
-        replacements=tuple((str(k), str(v)) for k, v in repl.items()),
-        prefer=f.text_list("prefer", required=False),
-        avoid=f.text_list("avoid", required=False),
-        max_sentence_chars=int(value.get("max_sentence_chars") or 60),
-    )
-    return SourceFile(rel, "tone", content_hash(data), (tone,), tuple(f.problems))
-
-
-def _load_rules_file(root: Path) -> SourceFile:
-    from .compliance import load_rules  # the filter owns its rules format
-
-    path = root / "compliance" / "rules.yaml"
-    data, failed = _read(root, path, "rules")
-    if failed:
-        return failed
-    try:
-        rules = load_rules(path)
-    except KnowledgeBaseError as exc:
-        rel = _rel(root, path)
-        return SourceFile(
-            rel, "rules", content_hash(data), problems=(Problem(rel, exc.detail, exc.line, exc.field),)
-        )
-    return SourceFile(_rel(root, path), "rules", content_hash(data), (rules,))
 
 
 def _load_ref(root: Path, path: Path) -> SourceFile:

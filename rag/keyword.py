@@ -54,15 +54,25 @@ class KeywordIndex:
     """BM25 over a fixed list of documents."""
 
     def __init__(self, docs: list[str], tokenize=char_tokens):
+        self._build([tokenize(d) for d in docs], tokenize)
+
+    @classmethod
+    def from_tokens(cls, tokens: list[list[str]], tokenize=char_tokens) -> KeywordIndex:
+        """Build the index from documents already tokenised with `tokenize` (queries use it too)."""
+        index = cls.__new__(cls)
+        index._build(tokens, tokenize)
+        return index
+
+    def _build(self, tokens: list[list[str]], tokenize) -> None:
         import bm25s
 
         # bm25s forces its logger to DEBUG on import; hand the decision back to our logging config
         logging.getLogger("bm25s").setLevel(logging.NOTSET)
         self._tokenize = tokenize
-        self.size = len(docs)
+        self.size = len(tokens)
         self._bm25 = bm25s.BM25()
-        if docs:
-            self._bm25.index([tokenize(d) or ["\u2400"] for d in docs], show_progress=False)
+        if tokens:
+            self._bm25.index([t or ["\u2400"] for t in tokens], show_progress=False)
 
     def scores(self, query: str) -> np.ndarray:
         """Return the BM25 score of every document for `query`."""

@@ -24,9 +24,20 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+_SURROGATE = re.compile("([\ud800-\udfff]+)")
+
+
 def to_simplified(text: str) -> str:
-    """Convert traditional Chinese characters to simplified ones."""
-    return _t2s().convert(text) if text else text
+    """Convert traditional Chinese characters to simplified ones.
+
+    A lone surrogate (from a broken paste or a bad decoder) cannot go through OpenCC, which speaks UTF-8: it
+    is kept as it is and the text around it is converted.
+    """
+    if not text:
+        return text
+    if _SURROGATE.search(text) is None:
+        return _t2s().convert(text)
+    return "".join(p if _SURROGATE.fullmatch(p) else _t2s().convert(p) for p in _SURROGATE.split(text) if p)
 
 
 def nfkc(text: str) -> str:

@@ -1,8 +1,13 @@
-"""Settings, built once from the environment (prefix HUASHU_) and a .env file, then passed in."""
+"""Settings, built once from the environment (prefix HUASHU_) and a .env file, then passed in.
+
+Every field is documented in .env.example (a test keeps the two in step). Retrieval knobs default to None,
+meaning "the tuned default in RetrievalConfig"; any value that is set, 0 included, is used as given.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +16,22 @@ from .errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EMBEDDING_KINDS = ("use-m3", "sentence-transformers", "openai")
+# Settings field -> RetrievalConfig field, for the knobs of hybrid retrieval.
+RETRIEVAL_KNOBS = {
+    "retrieval_tokenizer": "tokenizer",
+    "retrieval_fusion": "fusion",
+    "rrf_k": "rrf_k",
+    "dense_weight": "dense_weight",
+    "keyword_weight": "keyword_weight",
+    "keyword_saturation": "keyword_saturation",
+    "brand_bonus": "brand_bonus",
+    "centroid_weight": "centroid_weight",
+    "no_match_threshold": "no_match_threshold",
+    "dense_candidates": "dense_candidates",
+    "policy_min_score": "policy_min_score",
+    "reference_min_score": "reference_min_score",
+    "references_shown": "references_shown",
+}
 
 
 class Settings(BaseSettings):
@@ -30,17 +51,56 @@ class Settings(BaseSettings):
         description="use-m3 | sentence-transformers:<model or path> | openai:<model>.",
     )
     embedding_threads: int = Field(
-        default=1, description="BLAS threads for use-m3 (1 is fastest for one query)."
+        default=1, ge=1, description="BLAS threads for use-m3 (1 is fastest for one query)."
     )
     llm_base_url: str | None = Field(
         default=None, description="OpenAI-compatible endpoint; unset = script mode."
     )
     llm_api_key: str | None = Field(default=None, description="API key for the endpoint.")
     llm_model: str = Field(default="gpt-4o-mini", description="Chat model name at the endpoint.")
-    llm_timeout_s: float = Field(default=20.0, description="Seconds before an LLM call gives up.")
-    max_message_chars: int = Field(default=2000, description="Longer messages are truncated for retrieval.")
+    llm_timeout_s: float = Field(default=20.0, gt=0, description="Seconds before an LLM call gives up.")
+    max_message_chars: int = Field(
+        default=2000, gt=0, description="Longer messages are truncated for retrieval."
+    )
+    reload_poll_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="How often a long-running process looks for a new index generation; 0 = never.",
+    )
+
+    # ---- retrieval knobs: None = the tuned default (RetrievalConfig) ----
+    retrieval_tokenizer: Literal["char", "jieba"] | None = Field(
+        default=None, description="Keyword tokenizer: char (unigrams + bigrams) or jieba."
+    )
+    retrieval_fusion: Literal["weighted", "rrf"] | None = Field(
+        default=None, description="How dense and keyword scores are combined."
+    )
+    rrf_k: int | None = Field(default=None, ge=1, description="The k of reciprocal-rank fusion.")
+    dense_weight: float | None = Field(default=None, ge=0, description="Weight of the dense score.")
+    keyword_weight: float | None = Field(default=None, ge=0, description="Weight of the keyword score.")
+    keyword_saturation: float | None = Field(
+        default=None, gt=0, description="s in bm25 / (bm25 + s): maps BM25 onto 0..1."
+    )
+    brand_bonus: float | None = Field(
+        default=None, ge=0, description="Added to a brand's own script over a generic one."
+    )
+    centroid_weight: float | None = Field(
+        default=None, ge=0, le=1, description="Share of a script's example centroid in its dense score."
+    )
     no_match_threshold: float | None = Field(
-        default=None, description="Fused score below which no script fits; unset = the tuned default."
+        default=None, description="Fused score below which no script fits (holding reply)."
+    )
+    dense_candidates: int | None = Field(
+        default=None, ge=1, description="Nearest neighbours fetched per partition."
+    )
+    policy_min_score: float | None = Field(
+        default=None, description="Cosine a policy needs to join the grounding by similarity."
+    )
+    reference_min_score: float | None = Field(
+        default=None, description="Cosine a reference chunk needs to be shown as context."
+    )
+    references_shown: int | None = Field(
+        default=None, ge=0, description="At most this many reference chunks per draft."
     )
 
     @field_validator("embedding")
@@ -59,6 +119,14 @@ class Settings(BaseSettings):
     def chroma_dir(self) -> Path:
         """Return where the embedded Chroma store lives."""
         return self.chroma_path or self.data_dir / "chroma"
+
+    def retrieval_overrides(self) -> dict:
+        """Return the retrieval knobs that are set, under RetrievalConfig's field names."""
+        return {
+            cfg: getattr(self, name)
+            for name, cfg in RETRIEVAL_KNOBS.items()
+            if getattr(self, name) is not None
+        }
 
 
 def load_settings(**overrides) -> Settings:

@@ -17,11 +17,12 @@ import zlib
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from .errors import ConfigError, HuashuError
+from .errors import ConfigError, HuashuError, StoreUnavailableError
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 MANIFEST_ID = "manifest"
+CONFIG_PREFIX = "config:"
 KINDS = ("script", "policy", "reference")
 
 
@@ -42,6 +43,7 @@ class Manifest:
     retired: list[str] = field(default_factory=list)  # record ids superseded by this generation
     pending: int | None = None  # a generation being written; set while a re-index runs
     last_report: dict = field(default_factory=dict)
+    config: str = ""  # hash of the serving config record (brands, tones, rules) this generation serves
 
     def record_ids(self) -> set[str]:
         """Return the ids of every record in the serving index."""
@@ -97,6 +99,7 @@ class Store:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
+        self.settings = settings
         self.prefix = settings.collection_prefix
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         try:
@@ -122,11 +125,25 @@ class Store:
         except HuashuError:
             raise
         except Exception as exc:
-            raise HuashuError(
+            raise StoreUnavailableError(
                 f"连不上向量库 {settings.chroma_url or settings.chroma_dir}：{exc}。"
                 "请检查 Chroma 服务是否在运行、地址是否正确。"
             ) from exc
         self._collections: dict[str, object] = {}
+
+    def reopened(self) -> Store:
+        """Return a store on a new client, which sees what other processes wrote since this one opened.
+
+        An embedded Chroma client keeps its vector segments in memory and does not see another process's
+        writes; a server client always does, so it is returned as it is. Callers still holding this store
+        keep a working client until they let it go.
+        """
+        if self.settings.chroma_url:
+            return self
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()  # the next client gets a system of its own, freshly loaded
+        return Store(self.settings)
 
     # ---- collections ----
     def name(self, space: str, kind: str, scope: str) -> str:
@@ -201,3 +218,26 @@ class Store:
         self._manifest_collection().upsert(
             ids=[MANIFEST_ID], documents=[manifest.encode()], embeddings=[[1.0]], metadatas=[meta]
         )
+
+    # ---- serving config: the brands, tone and rules texts a generation serves ----
+    def write_config(self, digest: str, texts: dict[str, str]) -> None:
+        """Store the serving config texts under their hash (before the manifest that names them)."""
+        doc = base64.b64encode(zlib.compress(json.dumps(texts, ensure_ascii=False).encode(), 6)).decode()
+        self._manifest_collection().upsert(
+            ids=[CONFIG_PREFIX + digest], documents=[doc], embeddings=[[1.0]], metadatas=[{"kind": "config"}]
+        )
+
+    def read_config(self, digest: str) -> dict[str, str] | None:
+        """Return the serving config texts stored under `digest`, or None when there is no such record."""
+        got = self._manifest_collection().get(ids=[CONFIG_PREFIX + digest], include=["documents"])
+        if not got["ids"]:
+            return None
+        return json.loads(zlib.decompress(base64.b64decode(got["documents"][0])))
+
+    def prune_configs(self, keep: set[str]) -> None:
+        """Delete config records that no manifest still names."""
+        col = self._manifest_collection()
+        ids = [i for i in self.get_all(col, [])["ids"] if i.startswith(CONFIG_PREFIX)]
+        stale = [i for i in ids if i[len(CONFIG_PREFIX) :] not in keep]
+        if stale:
+            col.delete(ids=stale)

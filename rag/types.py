@@ -134,6 +134,23 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class DraftRequest:
+    """What a draft answers: the customer's latest message and everything the agent gave with it.
+
+    `mode` is script, llm or auto (llm when one is configured); `script_id` redrafts from a script the
+    agent picked instead of retrieval's first choice.
+    """
+
+    message: str
+    brand: str
+    conversation: tuple[Turn, ...] = ()
+    order: dict[str, str] = field(default_factory=dict)
+    mode: str = "auto"
+    script_id: str | None = None
+    today: date | None = None
+
+
+@dataclass(frozen=True)
 class DraftResult:
     """A suggested reply, ready for the agent, with everything that explains it."""
 
@@ -152,3 +169,16 @@ class DraftResult:
     ] = ()  # texts that ground numbers: the script, its policies, the brand's policies
     order: dict[str, str] = field(default_factory=dict)  # the order facts the draft was filled with
     timings_ms: dict[str, float] = field(default_factory=dict)
+    id: str = ""  # unique per draft: the feedback store and the API key decisions by it
+    created_at: str = ""  # ISO 8601, UTC
+    request: DraftRequest | None = None
+    block_reason: str = ""
+    raw_draft: str = ""  # what the drafter wrote, before the compliance filter
+    drafter: str = ""  # the drafter that wrote it (script, llm) ...
+    drafter_version: str = ""  # ... and its version (for the LLM: the prompt version)
+    model: str = ""  # the chat model, when an LLM drafted
+    fallback_reason: str = ""  # why the requested drafter was not used, when it was not
+    citations: tuple[str, ...] = ()  # source ids the drafter says it used
+    usage: dict[str, int] = field(default_factory=dict)  # token counts, when an LLM drafted
+    index_gen: int = 0  # the index generation that served it
+    kb_fingerprint: str = ""

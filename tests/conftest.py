@@ -22,7 +22,8 @@ EVAL_SETS = REPO / "evals" / "sets"
 
 
 def make_settings(tmp: Path, kb: Path = KB, **overrides) -> Settings:
-    """Return settings with all state under `tmp`."""
+    """Return settings with all state under `tmp`; no background reload unless a test asks for one."""
+    overrides.setdefault("reload_poll_s", 0)
     return Settings(_env_file=None, data_dir=tmp / "data", kb_path=kb, **overrides)
 
 

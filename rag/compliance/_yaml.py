@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from rag.errors import KnowledgeBaseError
+from rag.kbfields import unknown_field_message
 
 _STR_TAG = "tag:yaml.org,2002:str"
 
@@ -78,9 +78,7 @@ def check_fields(fields: dict[str, Located], allowed: tuple[str, ...], file: str
     """Reject a field name that is not allowed, suggesting the closest allowed one."""
     for key, node in fields.items():
         if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f"，是不是想写 {close[0]}？" if close else f"；可用字段：{'、'.join(allowed)}"
-            raise KnowledgeBaseError(file, f"不认识的字段“{key}”{hint}", line=node.line, field=key)
+            raise KnowledgeBaseError(file, unknown_field_message(key, allowed), line=node.line, field=key)
 
 
 def required_str(fields: dict[str, Located], name: str, item: Located, file: str) -> str:

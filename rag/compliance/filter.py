@@ -13,6 +13,7 @@ from rag.compliance.edits import apply, content_len
 from rag.compliance.matching import Matcher
 from rag.compliance.rules import Rule, RuleSet, load_rules
 from rag.compliance.text import TextView, sentence_spans
+from rag.errors import FilterError
 from rag.types import FilterResult, Violation
 
 log = logging.getLogger(__name__)
@@ -48,21 +49,24 @@ class ComplianceFilter:
         sources: Sequence[str] = (),
         order_facts: Mapping[str, str] | None = None,
     ) -> FilterResult:
-        """Return the compliant text and what was changed; never raises on any str.
+        """Return the compliant text and what was changed.
 
         `sources` are the texts the draft was built from (script replies, the brand's valid policy
         bodies); `order_facts` are the order details the agent gave. A number with a unit that none
         of them states is an ungrounded commitment, so a caller without retrieval passes the policies.
+
+        Any text is a verdict, never an exception. A bug inside the filter raises `FilterError`: the
+        caller decides what an unchecked draft becomes (the pipeline blocks it), and a test of the
+        filter fails instead of passing on a silently blocked result.
         """
         if not isinstance(text, str) or not text:
             return FilterResult(text if isinstance(text, str) else "")
         try:
             return self._check(text, brand, sources, order_facts)
-        except Exception:  # a filter bug must never let a draft through unchecked, nor crash the desk
-            log.exception("compliance filter failed on a draft of %d characters", len(text))
-            return FilterResult(
-                text, blocked=True, block_reason="合规检查出错，这条草稿没有检查完，请人工核对后再发送。"
-            )
+        except Exception as exc:
+            raise FilterError(
+                f"合规检查出错（{type(exc).__name__}: {exc}），这条草稿没有检查完，请人工核对后再发送。"
+            ) from exc
 
     def _check(
         self, text: str, brand: str | None, sources: Sequence[str], order_facts: Mapping[str, str] | None

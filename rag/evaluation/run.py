@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
+from rag.serialize import eval_results_dict, reported_dict
 from rag.tone import tone_problems
 
 from .cases import Case, ComplianceCase, DraftCase, EvalSet, RetrievalCase, Skipped
@@ -20,7 +21,6 @@ from .metrics import (
     score_compliance,
     score_draft,
     score_retrieval,
-    summarize,
 )
 
 log = logging.getLogger(__name__)
@@ -49,9 +49,7 @@ def _reported(violations) -> list[Reported]:
 
 
 def _as_json(reported: Sequence[Reported]) -> list[dict]:
-    return [
-        {"category": r.category, "span": list(r.span), "text": r.text, "action": r.action} for r in reported
-    ]
+    return [reported_dict(r) for r in reported]
 
 
 class EvalRunner:
@@ -67,7 +65,7 @@ class EvalRunner:
 
     def prepare(self, cases: Sequence[Case]) -> tuple[list[Case], list[Skipped]]:
         """Resolve each case's brand and check brands and script ids against this knowledge base."""
-        scripts = {s.id: s.scenario for s in self.app.reader.scripts()}
+        scripts = {s.id: s.scenario for s in self.app.scripts()}
         ready: list[Case] = []
         skipped: list[Skipped] = []
         for case in cases:
@@ -213,7 +211,7 @@ class EvalRunner:
             leftover=leftover,
             tone=tone,
             blocked=result.blocked,
-            block_reason=result.notices[-1] if result.blocked and result.notices else "",
+            block_reason=result.block_reason,
         )
         detail = {
             "query": case.query,
@@ -240,45 +238,5 @@ class EvalRunner:
 
 
 def results_json(run: EvalRun) -> dict:
-    """Return the results document: the contract's keys first, then the breakdowns."""
-    summary = summarize(run.results)
-    failures = [
-        {
-            "id": r.id,
-            "kind": r.kind,
-            "reason": r.reason,
-            "file": r.file,
-            "line": r.line,
-            "reasons": list(r.reasons),
-            "detail": r.detail,
-        }
-        for r in run.results
-        if not r.passed
-    ]
-    cases = [
-        {"file": r.file, "line": r.line, "id": r.id, "kind": r.kind, "passed": r.passed, "group": r.group}
-        | ({"rank": r.rank} if r.kind == "retrieval" else {})
-        | {"latency_ms": r.latency_ms}
-        for r in run.results
-    ]
-    return {
-        "retrieval": summary["retrieval"],
-        "compliance": summary["compliance"],
-        "draft": summary["draft"],
-        "latency_ms": summary["latency_ms"],
-        "config": run.config,
-        "failures": failures,
-        "per_scenario": summary["per_scenario"],
-        "per_category": summary["per_category"],
-        **({"retrieval_by_mode": summary["retrieval_by_mode"]} if "retrieval_by_mode" in summary else {}),
-        "skipped": [{"file": s.file, "line": s.line, "id": s.id, "reason": s.reason} for s in run.skipped],
-        "cases": cases,
-        "run": {
-            "version": RESULTS_VERSION,
-            "files": list(run.files),
-            "started_at": run.started_at,
-            "duration_s": run.duration_s,
-            "cases_run": len(run.results),
-            "lines_skipped": len(run.skipped),
-        },
-    }
+    """Return the results document (see `rag.serialize.eval_results_dict`)."""
+    return eval_results_dict(run)
