@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import IndexMismatchError, IndexNotBuiltError
 from .index import CENTROID, partitions
-from .keyword import KeywordIndex, tokenizer
+from .keyword import KeywordIndex, Vocabulary, tokenizer
 from .store import Manifest, Store, space_id
 from .types import ALL_BRANDS, Policy, ReferenceChunk, Script
 
@@ -26,6 +26,14 @@ SERVED_KINDS = ("script", "policy", "reference")
 # Records per get. Chroma's SQL layer refuses one get of over 32,766 ids, and its bindings hold the GIL for
 # a whole get (64 ms for 20,000 records here): small pages keep drafts on other threads flowing during a reload.
 _GET_BATCH = 200
+# Pause after each native call of a background build: Chroma's first get or query of a collection on a new
+# client holds the GIL for 30-50 ms, and a drafting thread that got none of it in between would wait out several
+# such calls back to back.
+_YIELD_S = 0.003
+
+
+def _yield_to_drafts() -> None:
+    time.sleep(_YIELD_S)
 
 
 @dataclass(frozen=True)
@@ -113,7 +121,8 @@ class IndexReader:
         }
         self.policy_keys = [k for k in self.items if k.startswith("policy:")]
         self._tokenize = tokenizer(self.config.tokenizer)
-        self.tokens: dict[str, list[str]] = {}  # record id -> keyword tokens
+        self.vocab = Vocabulary()
+        self.token_ids: dict[str, np.ndarray] = {}  # record id -> its keyword tokens, encoded with self.vocab
         self.keyword: dict[str | None, KeywordScope] = self._keyword_scopes(previous)
         self.load_ms = round((time.perf_counter() - started) * 1000, 1)
 
@@ -132,7 +141,9 @@ class IndexReader:
             part = Partition(name, kind, scope, [], [], [], [])
             old = previous.partitions.get(name) if previous is not None else None
             if old is None:
-                got = self.store.get_all(col, ["documents", "metadatas"], page=_GET_BATCH)
+                got = self.store.get_all(
+                    col, ["documents", "metadatas"], page=_GET_BATCH, pause=_yield_to_drafts
+                )
                 rows = zip(got["ids"], got["documents"], got["metadatas"], strict=True)
             else:
                 rows = list(self._rows_from(old, previous, [rid for rid in old.ids if rid in active]))
@@ -141,6 +152,7 @@ class IndexReader:
                 )
                 for i in range(0, len(missing), _GET_BATCH):
                     got = col.get(ids=missing[i : i + _GET_BATCH], include=["documents", "metadatas"])
+                    _yield_to_drafts()
                     rows += zip(got["ids"], got["documents"], got["metadatas"], strict=True)
             centroid_ids = []
             for rid, doc, meta in rows:
@@ -160,6 +172,7 @@ class IndexReader:
             part.id_pos = {rid: i for i, rid in enumerate(part.ids)}
             for i in range(0, len(centroid_ids), _GET_BATCH):
                 got = col.get(ids=centroid_ids[i : i + _GET_BATCH], include=["embeddings"])
+                _yield_to_drafts()
                 for rid, emb in zip(got["ids"], got["embeddings"], strict=True):
                     part.centroids[part.keys[part.id_pos[rid]]] = np.asarray(emb, dtype=np.float32)
             self.partitions[name] = part
@@ -190,8 +203,15 @@ class IndexReader:
             for i in range(len(p.ids))
             if p.variants[i] != CENTROID  # a centroid has a vector, not words
         ]
-        known = previous.tokens if previous is not None else {}
-        self.tokens = {rid: known.get(rid) or self._tokenize(row[3]) for rid, row in rows}
+        known: dict[str, np.ndarray] = {}
+        if previous is not None:  # a copy: the previous generation may still be answering queries with it
+            self.vocab.ids = dict(previous.vocab.ids)
+            known = previous.token_ids
+        encode = self.vocab.encode
+        self.token_ids = {
+            rid: known[rid] if rid in known else encode(self._tokenize(row[3]) or ["\u2400"])
+            for rid, row in rows
+        }
         scopes: dict[str | None, KeywordScope] = {}
         for scope in [None, ALL_BRANDS, *sorted({p.scope for p in scripts} - {ALL_BRANDS})]:
             keep = [(rid, row) for rid, row in rows if scope is None or row[2] in (ALL_BRANDS, scope)]
@@ -200,7 +220,7 @@ class IndexReader:
                 scopes[scope] = old
                 continue
             scopes[scope] = KeywordScope(
-                KeywordIndex.from_tokens([self.tokens[rid] for rid, _ in keep], self._tokenize),
+                KeywordIndex.from_ids([self.token_ids[rid] for rid, _ in keep], self.vocab, self._tokenize),
                 [row for _, row in keep],
                 [rid for rid, _ in keep],
             )
@@ -218,6 +238,7 @@ class IndexReader:
                 self.store.collection(part.name, create=False).query(
                     query_embeddings=[probe], n_results=1, include=[]
                 )
+                _yield_to_drafts()
 
     def keyword_index(self, brand: str | None) -> KeywordScope:
         """Return the BM25 index a query for `brand` uses."""

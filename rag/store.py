@@ -174,12 +174,16 @@ class Store:
         ]
 
     @staticmethod
-    def get_all(col, include: list[str], page: int = 20000) -> dict[str, list]:
-        """Return every record of a collection, paged: one large get fails in Chroma's SQL layer."""
+    def get_all(col, include: list[str], page: int = 20000, pause=None) -> dict[str, list]:
+        """Return every record of a collection, paged: one large get fails in Chroma's SQL layer.
+
+        `pause`, when given, is called after each page (a background build uses it to let drafts run)."""
         out: dict[str, list] = {"ids": [], **{k: [] for k in include}}
         offset = 0
         while True:
             got = col.get(include=include, limit=page, offset=offset)
+            if pause is not None:
+                pause()
             for k in out:
                 out[k] += list(got[k] or [])
             if len(got["ids"]) < page:
