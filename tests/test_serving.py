@@ -164,10 +164,14 @@ def test_reload_blocks_no_draft_for_more_than_50_ms(tmp_path, embeddings):
         try:
             for round_ in range(3):
                 text = target.read_text(encoding="utf-8")
-                target.write_text(text.replace("reply: |\n", f"reply: |\n    第{round_}次修订。\n", 1), encoding="utf-8")
+                target.write_text(
+                    text.replace("reply: |\n", f"reply: |\n    第{round_}次修订。\n", 1), encoding="utf-8"
+                )
                 proc = _cli(settings, "index", "--quiet")
                 assert proc.returncode == 0, proc.stderr
-                start = time.perf_counter()  # what the background watcher does when it sees the new generation
+                start = (
+                    time.perf_counter()
+                )  # what the background watcher does when it sees the new generation
                 swapped = app.reload()
                 windows.append((start, time.perf_counter(), swapped))
         finally:
