@@ -54,24 +54,24 @@ class Huashu:
     @property
     def embeddings(self):
         """The embedding provider the settings name (created on first use, model loaded on first embed)."""
-        if self._embeddings is None:
-            with self._lock:
-                if self._embeddings is None:
-                    from .embeddings import make_embeddings
+        from .embeddings import make_embeddings
 
-                    self._embeddings = make_embeddings(self.settings)
-        return self._embeddings
+        return self._once("_embeddings", lambda: make_embeddings(self.settings))
 
     @property
     def store(self):
         """The Chroma store (opened on first use)."""
-        if self._store is None:
-            with self._lock:
-                if self._store is None:
-                    from .store import Store
+        from .store import Store
 
-                    self._store = Store(self.settings)
-        return self._store
+        return self._once("_store", lambda: Store(self.settings))
+
+    def _once(self, attr: str, make):
+        """Return the part held in `attr`, making it first if no thread has yet."""
+        if getattr(self, attr) is None:
+            with self._lock:
+                if getattr(self, attr) is None:
+                    setattr(self, attr, make())
+        return getattr(self, attr)
 
     @property
     def pipeline(self):
