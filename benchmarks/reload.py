@@ -7,7 +7,11 @@ in one process, eval-set queries are drafted one after another on the main threa
   reload    while a second thread rebuilds the whole generation (reader, keyword scopes, rules, tones) and
             swaps it in, again and again (`Huashu.reload(force=True)`): the worst case, back to back;
   reindex   while a second thread edits one script file and re-indexes in process (embed, write, flip the
-            manifest, then the incremental reload), again and again: what a knowledge manager causes.
+            manifest, then the incremental reload), again and again;
+  reindex_process
+            while a second thread edits one script file, runs `huashu index` in another process, and then
+            reloads here (what the background watcher does when it sees the new generation): how a
+            knowledge manager's re-index should reach a serving process.
 Reported: draft p50/p95/p99/max in each phase, drafts per second, and how long one reload takes.
 """
 
@@ -15,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -23,6 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
+
+PHASES = ("baseline", "reload", "reindex", "reindex_process")
 
 
 def drafting(app, queries, seconds: float, background=None) -> dict:
@@ -94,9 +102,18 @@ def run_size(n: int, args, embeddings) -> dict:
             app.index()
 
         out["reindex"] = drafting(app, queries, args.seconds, reindex)
+        env = os.environ | {"HUASHU_DATA_DIR": str(data), "HUASHU_KB_PATH": str(root)}
+
+        def reindex_process():
+            edit.write_text(original.replace("。", f"（第{next(revision)}次修订）。", 1), encoding="utf-8")
+            cli = [sys.executable, "-m", "rag.cli", "index", "--quiet"]
+            subprocess.run(cli, env=env, check=True, capture_output=True)
+            app.reload()
+
+        out["reindex_process"] = drafting(app, queries, args.seconds, reindex_process)
         edit.write_text(original, encoding="utf-8")
         app.close()
-    for phase in ("baseline", "reload", "reindex"):
+    for phase in PHASES:
         p = out[phase]
         print(c.stats_row(f"draft, {phase}", p["draft"]) + f"   {p['drafts_per_s']:.0f}/s")
         if p["background_rounds_ms"].get("n"):
@@ -106,7 +123,7 @@ def run_size(n: int, args, embeddings) -> dict:
                 f"{p['generations_seen']} generations served; errors: {p['errors'] or 'none'}"
             )
     base = out["baseline"]["draft"]["p95"]
-    for phase in ("reload", "reindex"):
+    for phase in PHASES[1:]:
         out[f"{phase}_p95_ratio"] = round(out[phase]["draft"]["p95"] / base, 2)
         print(f"  p95 during {phase} / baseline p95: {out[f'{phase}_p95_ratio']:.2f}x")
     return out

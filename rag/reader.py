@@ -133,6 +133,12 @@ class IndexReader:
         payload and vector: an incremental re-index costs the reload only what it changed.
         """
         active = manifest.record_ids()
+        new_ids: dict[tuple[str, str], list[str]] = {}  # (kind, scope) -> ids the previous generation lacks
+        if previous is not None:
+            held = previous.partitions.values()
+            for rid in active:
+                if not any(rid in p.id_pos for p in held):
+                    new_ids.setdefault(_partition_of(rid), []).append(rid)
         for name in partitions(self.store, space_id(manifest.provider), None, kinds=SERVED_KINDS):
             col = self.store.collection(name, create=False)
             if col is None:
@@ -147,9 +153,7 @@ class IndexReader:
                 rows = zip(got["ids"], got["documents"], got["metadatas"], strict=True)
             else:
                 rows = list(self._rows_from(old, previous, [rid for rid in old.ids if rid in active]))
-                missing = sorted(
-                    rid for rid in active if rid not in old.id_pos and _partition_of(rid) == (kind, scope)
-                )
+                missing = sorted(new_ids.get((kind, scope), ()))
                 for i in range(0, len(missing), _GET_BATCH):
                     got = col.get(ids=missing[i : i + _GET_BATCH], include=["documents", "metadatas"])
                     _yield_to_drafts()
