@@ -215,7 +215,7 @@ class Huashu:
         order: Mapping[str, str] | None = None,
     ) -> FilterResult:
         """Run the compliance filter; without `sources`, the brand's valid policies ground numbers."""
-        from .pipeline import clean_order
+        from .order import clean_order
 
         gen = self.generation
         brand = gen.check_brand(brand)

@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime
 
 from .drafters import Composed, DraftContext, Drafter
 from .errors import BadInputError, ConfigError, FilterError, HuashuError, NotFoundError
-from .kb import ORDER_SLOTS
 from .normalize import normalize_query
+from .order import clean_order
 from .retrieve import Retriever
 from .scenarios import NO_MATCH_SCENARIO
 from .serving import Generation
@@ -55,17 +55,6 @@ def clean_message(message: str, limit: int) -> tuple[str, list[str]]:
         notices.append(f"消息有 {len(message)} 个字，超过 {limit} 字；只用前 {limit} 字来检索话术。")
         message = message[:limit]
     return normalize_query(message), notices
-
-
-def clean_order(order: Mapping[str, str] | None) -> dict[str, str]:
-    """Return the order facts the agent gave, checked against the known slots."""
-    order = dict(order or {})
-    unknown = sorted(set(order) - ORDER_SLOTS)
-    if unknown:
-        raise BadInputError(
-            f"不认识的订单信息 {', '.join(unknown)}；可用：{', '.join(sorted(ORDER_SLOTS))}。"
-        )
-    return {k: str(v) for k, v in order.items() if v is not None and str(v).strip()}
 
 
 def clean_conversation(conversation: Sequence[Turn | Mapping]) -> tuple[Turn, ...]:
