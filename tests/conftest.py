@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -25,6 +27,17 @@ def make_settings(tmp: Path, kb: Path = KB, **overrides) -> Settings:
     """Return settings with all state under `tmp`; no background reload unless a test asks for one."""
     overrides.setdefault("reload_poll_s", 0)
     return Settings(_env_file=None, data_dir=tmp / "data", kb_path=kb, **overrides)
+
+
+def run_cli(app, *args: str) -> subprocess.CompletedProcess:
+    """Run `huashu ARGS` in a fresh process over `app`'s data directory and knowledge base."""
+    env = os.environ | {
+        "HUASHU_DATA_DIR": str(app.settings.data_dir),
+        "HUASHU_KB_PATH": str(app.settings.kb_path),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
-from conftest import make_settings, script, write_script
+from conftest import make_settings, run_cli, script, write_script
 
 from rag import BadInputError, Huashu, IndexNotBuiltError, Turn
 from rag.draft import HOLDING_REPLY, fill_template
@@ -143,18 +140,8 @@ def test_no_index_says_how_to_build_one(tmp_path, embeddings):
         app.draft("在吗", brand="lanxu")
 
 
-def _cli(app, *args):
-    env = os.environ | {
-        "HUASHU_DATA_DIR": str(app.settings.data_dir),
-        "HUASHU_KB_PATH": str(app.settings.kb_path),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, env=env, timeout=120
-    )
-
-
 def test_cli_draft_json(huashu_app):
-    proc = _cli(
+    proc = run_cli(
         huashu_app,
         "draft",
         "衣服洗了一次就掉色了",
@@ -179,7 +166,7 @@ def test_cli_draft_json(huashu_app):
     ],
 )
 def test_cli_bad_input_exits_nonzero_without_traceback(huashu_app, args, code, words):
-    proc = _cli(huashu_app, *args)
+    proc = run_cli(huashu_app, *args)
     assert proc.returncode == code and words in proc.stderr and "Traceback" not in proc.stderr
 
 

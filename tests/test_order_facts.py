@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
+from conftest import run_cli
 
 from rag import BadInputError
 
@@ -76,26 +74,6 @@ def test_realistic_facts_pass_unchanged(huashu_app, order):
 
 
 def test_cli_refuses_a_bad_order_flag_without_a_traceback(huashu_app):
-    env = os.environ | {
-        "HUASHU_DATA_DIR": str(huashu_app.settings.data_dir),
-        "HUASHU_KB_PATH": str(huashu_app.settings.kb_path),
-    }
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rag.cli",
-            "draft",
-            DAMAGED,
-            "--brand",
-            "nuanbei",
-            "--order-id",
-            "abc;rm -rf /",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    proc = run_cli(huashu_app, "draft", DAMAGED, "--brand", "nuanbei", "--order-id", "abc;rm -rf /")
     assert proc.returncode == 2 and "订单号（order_id）格式不对" in proc.stderr
     assert "Traceback" not in proc.stderr and "rm -rf" not in proc.stdout
