@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run index test lint fmt eval bench bench-scale clean
+.PHONY: install system-deps run index test lint fmt eval bench bench-scale clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) --version >/dev/null 2>&1 || { echo "需要 Python 3.11（没有找到 $(PYTHON)）"; exit 1; }
@@ -24,7 +24,11 @@ run: install
 index: install
 	$(BIN)/huashu index
 
-test: install
+# Debian packages the tests use (PostgreSQL, Chromium): one idempotent script each in .ci/deps/.
+system-deps:
+	@for f in .ci/deps/*.sh; do [ -e "$$f" ] || continue; sh "$$f" || exit 1; done
+
+test: install system-deps
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 lint: install
