@@ -40,12 +40,20 @@ _EXPORTS = {
     "index_report_dict": "serialize",
     "retrieval_dict": "serialize",
     "violation_dict": "serialize",
+    # feedback store (rag/feedback)
+    "Decision": "feedback",
+    "FeedbackStore": "feedback",
+    "open_feedback_store": "feedback",
+    "try_open_feedback_store": "feedback",
+    "REJECT_REASONS": "feedback",
     **{
         name: "errors"
         for name in (
             "BadInputError",
             "BusyError",
             "ConfigError",
+            "DecisionConflictError",
+            "FeedbackUnavailableError",
             "FilterError",
             "HuashuError",
             "IndexBusyError",
@@ -82,6 +90,8 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
         BadInputError,
         BusyError,
         ConfigError,
+        DecisionConflictError,
+        FeedbackUnavailableError,
         FilterError,
         HuashuError,
         IndexBusyError,
@@ -92,6 +102,13 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
         NotFoundError,
         StoreUnavailableError,
         UnavailableError,
+    )
+    from .feedback import (  # noqa: F401
+        REJECT_REASONS,
+        Decision,
+        FeedbackStore,
+        open_feedback_store,
+        try_open_feedback_store,
     )
     from .index import IndexReport  # noqa: F401
     from .kb import KnowledgeBase, load_kb  # noqa: F401

@@ -84,3 +84,11 @@ class KnowledgeBaseError(BadInputError):
 
 class EvalFileError(BadInputError):
     """An eval file that cannot be read at all."""
+
+
+class FeedbackUnavailableError(UnavailableError):
+    """The feedback store cannot be opened or reached; drafting goes on, decisions are not recorded."""
+
+
+class DecisionConflictError(BadInputError):
+    """A draft already has another decision; one draft, one decision (the HTTP API answers 409)."""

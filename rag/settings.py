@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         description="How often a long-running process looks for a new index generation; 0 = never.",
     )
 
+    # ---- feedback store (rag/feedback) ----
+    feedback_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the feedback store (PostgreSQL); unset = SQLite under data_dir.",
+    )
+
     # ---- retrieval knobs: None = the tuned default (RetrievalConfig) ----
     retrieval_tokenizer: Literal["char", "jieba"] | None = Field(
         default=None, description="Keyword tokenizer: char (unigrams + bigrams) or jieba."

@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from pgcluster import start_cluster
 
 from rag.embeddings import UseM3Embeddings
 from rag.settings import Settings
@@ -135,3 +136,23 @@ def mini_kb(tmp_path) -> Path:
         encoding="utf-8",
     )
     return root
+
+
+# ---- feedback store: both back ends (rag/feedback) ----
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory):
+    """A throw-away PostgreSQL cluster for the whole session (Debian's postgresql package)."""
+    try:
+        cluster = start_cluster(tmp_path_factory.mktemp("pg"))
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def feedback_settings(request, tmp_path) -> Settings:
+    """Settings for an empty feedback store: SQLite under the data dir, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return make_settings(tmp_path)
+    return make_settings(tmp_path, feedback_url=request.getfixturevalue("pg_cluster").create_database())
