@@ -1,4 +1,4 @@
-"""The `huashu` command line: index, kb stats, draft, eval. Output here, logic in the library."""
+"""The `huashu` command line: index, kb stats, draft, eval, feedback. Output here, logic in the library."""
 
 from __future__ import annotations
 
@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_eval_commands(sub)
+    from .feedback.cli import add_feedback_commands
+
+    add_feedback_commands(sub)
     return parser
 
 

@@ -1,14 +1,16 @@
 """The feedback store: drafts, agents' decisions on them, and the analytics a knowledge manager reads.
 
 `open_feedback_store(settings)` opens SQLite under the data dir (or HUASHU_FEEDBACK_URL) and migrates it.
+Names load on first use, so `huashu --help` does not pay for SQLAlchemy.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 from rag.errors import DecisionConflictError, FeedbackUnavailableError
-from rag.feedback.store import DECISIONS, REJECT_REASONS, Decision, FeedbackStore
+from rag.feedback.names import DECISIONS, REJECT_REASONS
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +27,24 @@ __all__ = [
     "open_feedback_store",
     "try_open_feedback_store",
 ]
+_LAZY = {"Decision": "store", "FeedbackStore": "store"}
 
 
-def open_feedback_store(settings) -> FeedbackStore:
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'rag.feedback' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def open_feedback_store(settings):
     """Open (and migrate) the feedback store the settings name; FeedbackUnavailableError when it cannot."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
     from rag.feedback.engine import SQLITE_NAME, database_url, make_engine, upgrade
+    from rag.feedback.store import FeedbackStore
 
     if settings.feedback_url:
         setting = "HUASHU_FEEDBACK_URL"
@@ -58,7 +70,7 @@ def open_feedback_store(settings) -> FeedbackStore:
     return FeedbackStore(engine, where)
 
 
-def try_open_feedback_store(settings) -> tuple[FeedbackStore | None, str]:
+def try_open_feedback_store(settings):
     """Return (store, "") or (None, the message to show) so drafting goes on without the store."""
     try:
         return open_feedback_store(settings), ""

@@ -22,13 +22,12 @@ from rag.errors import BadInputError, BusyError, DecisionConflictError, NotFound
 from rag.feedback.engine import WRITE
 from rag.feedback.masking import mask_text, mask_tree
 from rag.feedback.models import DecisionRow, DraftRow
+from rag.feedback.names import DECISIONS, REJECT_REASONS
 from rag.serialize import draft_result_dict, violation_dict
 from rag.types import DraftResult, Violation
 
 log = logging.getLogger(__name__)
 
-DECISIONS = ("accepted", "edited", "rejected")
-REJECT_REASONS = ("wrong_script", "wrong_facts", "tone", "compliance", "other")
 _RETRY_S = 60.0  # a write still locked out after the busy timeout is retried until this much time passed
 
 

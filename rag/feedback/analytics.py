@@ -1,0 +1,181 @@
+"""Analytics over decisions: rates and median similarity per group, and the scripts that need work.
+
+Medians come from a histogram of similarity in hundredths counted by the database, so a query reads one
+covering index and returns at most ~100 rows per group however many decisions there are; the median is
+exact to 0.01.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Integer, and_, cast, func, select
+from sqlalchemy.engine import Engine
+
+from rag.errors import BadInputError
+from rag.feedback.diffs import common_edits
+from rag.feedback.models import DecisionRow, DraftRow
+from rag.feedback.names import DECISIONS, GROUP_BY
+from rag.feedback.store import parse_time, utcnow
+
+GROUPS = dict(zip(GROUP_BY, (DecisionRow.scenario, DecisionRow.script_id, DecisionRow.brand,
+                             DecisionRow.mode, DecisionRow.day, DecisionRow.week), strict=True))  # fmt: skip
+_AGO = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+EDIT_SAMPLE = 200  # the most recent edits of a script that its common edits are counted over
+
+
+def parse_when(value) -> datetime | None:
+    """Return a naive UTC datetime from None, a datetime or date, an ISO string, or an age like 7d / 12h / 4w."""
+    if value is None or value in ("", "all"):
+        return None
+    if isinstance(value, datetime):
+        return parse_time(value)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    m = _AGO.match(str(value))
+    if m:
+        return utcnow() - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+    try:
+        return parse_time(str(value))
+    except ValueError:
+        raise BadInputError(
+            f"看不懂时间「{value}」：写成 7d（7 天）、12h、4w，或日期 2026-11-01 / 2026-11-01T08:00。"
+        ) from None
+
+
+def parse_age(value: str) -> timedelta:
+    """Return the timedelta of an age like 180d, 12h or 4w."""
+    m = _AGO.match(value or "")
+    if not m:
+        raise BadInputError(f"看不懂时长「{value}」：写成 180d（天）、12h（小时）或 4w（周）。")
+    return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+
+
+def _period(since, until, brand: str | None = None) -> list:
+    conds = []
+    if (start := parse_when(since)) is not None:
+        conds.append(DecisionRow.decided_at >= start)
+    if (end := parse_when(until)) is not None:
+        conds.append(DecisionRow.decided_at < end)
+    if brand:
+        conds.append(DecisionRow.brand == brand)
+    return conds
+
+
+def _bucket():
+    return cast(func.round(DecisionRow.similarity * 100), Integer)
+
+
+def median_of_histogram(hist: Counter) -> float | None:
+    """Return the median of values given as {hundredths: count}."""
+    total = sum(hist.values())
+    if not total:
+        return None
+    lo_rank, hi_rank = (total - 1) // 2, total // 2
+    seen, lo = 0, None
+    for value in sorted(hist):
+        seen += hist[value]
+        if lo is None and seen > lo_rank:
+            lo = value
+        if seen > hi_rank:
+            return round((lo + value) / 200, 3)
+    return None
+
+
+def _rates(counts: Counter, hist: Counter) -> dict:
+    n = sum(counts.values())
+    return {
+        "decisions": n,
+        **{d: counts[d] for d in DECISIONS},
+        "acceptance_rate": round(counts["accepted"] / n, 4) if n else 0.0,
+        "edit_rate": round(counts["edited"] / n, 4) if n else 0.0,
+        "rejection_rate": round(counts["rejected"] / n, 4) if n else 0.0,
+        "median_similarity": median_of_histogram(hist),
+    }
+
+
+def _counts(conn, group_col, conds) -> tuple[dict, dict]:
+    """Return {group: Counter(decision)} and {group: Counter(similarity hundredths)}."""
+    bucket = _bucket().label("bucket")
+    query = (
+        select(group_col.label("grp"), DecisionRow.decision, bucket, func.count())
+        .where(and_(True, *conds))
+        .group_by(group_col, DecisionRow.decision, bucket)
+    )
+    counts: dict = defaultdict(Counter)
+    hists: dict = defaultdict(Counter)
+    for grp, decision, b, n in conn.execute(query):
+        counts[grp][decision] += n
+        if b is not None:
+            hists[grp][b] += n
+    return counts, hists
+
+
+def stats(
+    engine: Engine, since=None, until=None, by: str = "scenario", brand: str | None = None
+) -> list[dict]:
+    """Return one row per group: counts, acceptance / edit / rejection rates, median similarity."""
+    if by not in GROUPS:
+        raise BadInputError(f"不能按「{by}」分组：可以用 {' / '.join(GROUPS)}。")
+    with engine.connect() as conn:
+        counts, hists = _counts(conn, GROUPS[by], _period(since, until, brand))
+    rows = [{"by": by, "key": k} | _rates(c, hists[k]) for k, c in counts.items()]
+    if by in ("day", "week"):
+        return sorted(rows, key=lambda r: r["key"])
+    return sorted(rows, key=lambda r: (-r["decisions"], r["key"]))
+
+
+def scripts_needing_work(engine: Engine, since=None, min_decisions: int = 5, limit: int = 20) -> list[dict]:
+    """Return scripts ranked by how often agents edit or reject them, with their common edits and reasons."""
+    conds = _period(since, None) + [DecisionRow.script_id != ""]
+    with engine.connect() as conn:
+        counts, hists = _counts(conn, DecisionRow.script_id, conds)
+        ranked = []
+        for sid, c in counts.items():
+            row = {"script_id": sid} | _rates(c, hists[sid])
+            if row["decisions"] >= min_decisions:
+                row["rework_rate"] = round((c["edited"] + c["rejected"]) / row["decisions"], 4)
+                ranked.append(row)
+        ranked.sort(key=lambda r: (-r["rework_rate"], -r["decisions"], r["script_id"]))
+        ranked = [r for r in ranked if r["rework_rate"] > 0][:limit]
+        for row in ranked:
+            row.update(_script_detail(conn, row["script_id"], conds))
+    return ranked
+
+
+def _script_detail(conn, script_id: str, conds) -> dict:
+    mine = [*conds, DecisionRow.script_id == script_id]
+    reasons = conn.execute(
+        select(DecisionRow.reason, func.count())
+        .where(*mine, DecisionRow.decision == "rejected")
+        .group_by(DecisionRow.reason)
+        .order_by(func.count().desc(), DecisionRow.reason)
+    ).all()
+    edits = conn.execute(
+        select(DraftRow.draft, DecisionRow.final_text, DecisionRow.scenario)
+        .join(DraftRow, DraftRow.id == DecisionRow.draft_id)
+        .where(*mine, DecisionRow.decision == "edited")
+        .order_by(DecisionRow.decided_at.desc())
+        .limit(EDIT_SAMPLE)
+    ).all()
+    scenario = edits[0].scenario if edits else _scenario(conn, script_id)
+    rejected = sum(n for _, n in reasons)
+    return {
+        "scenario": scenario,
+        "common_edits": common_edits([(e.draft, e.final_text) for e in edits]),
+        "edits_sampled": len(edits),
+        "rejection_reasons": [{"reason": r, "count": n, "share": round(n / rejected, 3)} for r, n in reasons],
+        "example_draft": edits[0].draft if edits else None,
+    }
+
+
+def _scenario(conn, script_id: str) -> str:
+    return (
+        conn.execute(
+            select(DecisionRow.scenario).where(DecisionRow.script_id == script_id).limit(1)
+        ).scalar_one_or_none()
+        or ""
+    )
