@@ -11,7 +11,7 @@ import re
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.engine import Engine
 
 from rag.errors import BadInputError
@@ -101,12 +101,13 @@ def _rates(counts: Counter, hist: Counter) -> dict:
     }
 
 
-def _counts(conn, group_col, conds) -> tuple[dict, dict]:
-    """Return {group: Counter(decision)} and {group: Counter(similarity hundredths)}."""
+def _counts(conn, group_col, conds, histogram: bool = True) -> tuple[dict, dict]:
+    """Return {group: Counter(decision)} and {group: Counter(similarity hundredths)} (empty unless asked)."""
+    pct = DecisionRow.sim_pct if histogram else literal_column("NULL")
     query = (
-        select(group_col.label("grp"), DecisionRow.decision, DecisionRow.sim_pct, func.count())
+        select(group_col.label("grp"), DecisionRow.decision, pct, func.count())
         .where(and_(True, *conds))
-        .group_by(group_col, DecisionRow.decision, DecisionRow.sim_pct)
+        .group_by(group_col, DecisionRow.decision, *([pct] if histogram else []))
     )
     counts: dict = defaultdict(Counter)
     hists: dict = defaultdict(Counter)
@@ -135,19 +136,29 @@ def scripts_needing_work(engine: Engine, since=None, min_decisions: int = 5, lim
     """Return scripts ranked by how often agents edit or reject them, with their common edits and reasons."""
     conds = _period(since, None)
     with engine.connect() as conn:
-        counts, hists = _counts(conn, DecisionRow.script_id, [*conds, DecisionRow.script_id != ""])
+        # Rank on counts alone; similarity histograms only for the scripts that make the list.
+        counts, _ = _counts(
+            conn, DecisionRow.script_id, [*conds, DecisionRow.script_id != ""], histogram=False
+        )
         ranked = []
         for sid, c in counts.items():
-            row = {"script_id": sid} | _rates(c, hists[sid])
-            if row["decisions"] >= min_decisions:
-                row["rework_rate"] = round((c["edited"] + c["rejected"]) / row["decisions"], 4)
-                ranked.append(row)
-        ranked.sort(key=lambda r: (-r["rework_rate"], -r["decisions"], r["script_id"]))
-        ranked = [r for r in ranked if r["rework_rate"] > 0][:limit]
-        reasons = _reasons(conn, [r["script_id"] for r in ranked], conds)
-        for row in ranked:
-            row.update(_script_detail(conn, row["script_id"], conds, reasons.get(row["script_id"], [])))
-    return ranked
+            n = sum(c.values())
+            if n >= min_decisions and c["edited"] + c["rejected"]:
+                ranked.append((-(c["edited"] + c["rejected"]) / n, -n, sid))
+        ids = [sid for *_, sid in sorted(ranked)[:limit]]
+        _, hists = (
+            _counts(conn, DecisionRow.script_id, [*conds, DecisionRow.script_id.in_(ids)])
+            if ids
+            else ({}, {})
+        )
+        reasons = _reasons(conn, ids, conds)
+        out = []
+        for sid in ids:
+            c = counts[sid]
+            row = {"script_id": sid} | _rates(c, hists.get(sid, Counter()))
+            row["rework_rate"] = round((c["edited"] + c["rejected"]) / row["decisions"], 4)
+            out.append(row | _script_detail(conn, sid, conds, reasons.get(sid, [])))
+    return out
 
 
 def _reasons(conn, script_ids: list[str], conds) -> dict[str, list[tuple[str, int]]]:

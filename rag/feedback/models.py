@@ -86,6 +86,8 @@ class DecisionRow(Base):
             )
             for col in ("scenario", "script_id", "brand", "mode", "day", "week")
         ),
+        # A script's latest edits and its rejection reasons (migration 0003).
+        Index("ix_decisions_script_recent", "script_id", "decision", "decided_at", "reason"),
     )
 
     draft_id: Mapped[str] = mapped_column(
