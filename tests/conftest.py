@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from fake_openai import fake_openai, fake_openai_server  # noqa: F401  (fixtures: the fake LLM endpoint)
 
 from rag.embeddings import UseM3Embeddings
 from rag.settings import Settings
