@@ -334,3 +334,24 @@ def fake_openai(fake_openai_server) -> FakeOpenAI:
     fake_openai_server.reset()
     yield fake_openai_server
     fake_openai_server.reset()
+
+
+LLM_TIMEOUT_S = 2.0
+
+
+@pytest.fixture(scope="session")
+def llm_app(huashu_app, fake_openai_server):
+    """A Huashu over the session's index that drafts through the fake server (timeout LLM_TIMEOUT_S).
+
+    Its circuit breaker never opens (the breaker has its own tests); use it with the `fake_openai`
+    fixture, which clears queued answers between tests.
+    """
+    from rag import Huashu
+
+    settings = huashu_app.settings.model_copy(
+        update=fake_openai_server.settings(llm_timeout_s=LLM_TIMEOUT_S, llm_breaker_threshold=1_000_000)
+    )
+    app = Huashu(settings, embeddings=huashu_app.embeddings)
+    app.warm_up()  # the index and the LLM client load here, not inside the first timed draft
+    yield app
+    app.close()

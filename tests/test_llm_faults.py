@@ -10,26 +10,15 @@ import socket
 import time
 
 import pytest
+from conftest import collect_stream
+from fake_openai import LLM_TIMEOUT_S as TIMEOUT_S
 from fake_openai import Answer
 
-from rag import DraftDelta, DraftRequest, Huashu, ScriptDrafter
+from rag import DraftRequest, Huashu, ScriptDrafter
 from rag.llm import LLMConfig, LLMDrafter
 from rag.pipeline import Pipeline
 
 MESSAGE = "衣服小了想换大一号，运费谁出，我没买运费险"
-TIMEOUT_S = 1.0
-
-
-@pytest.fixture(scope="module")
-def llm_app(huashu_app, fake_openai_server):
-    """A Huashu drafting through the fake server; its breaker never opens here (the breaker has its own tests)."""
-    settings = huashu_app.settings.model_copy(
-        update=fake_openai_server.settings(llm_timeout_s=TIMEOUT_S, llm_breaker_threshold=1000)
-    )
-    app = Huashu(settings, embeddings=huashu_app.embeddings)
-    app.warm_up()  # the index and the LLM client load here, not inside the first timed draft
-    yield app
-    app.close()
 
 
 def drafter_for(fake, **config) -> LLMDrafter:
@@ -46,13 +35,7 @@ def stream(app: Huashu, drafter: LLMDrafter | None = None, message: str = MESSAG
     else:  # the same pipeline and generation with another LLM drafter
         pipeline = Pipeline({"script": ScriptDrafter(), "llm": drafter}, max_message_chars=2000)
         events = pipeline.stream(app.generation, DraftRequest(message, brand, mode="llm"))
-    shown, deltas, result = "", [], None
-    for e in events:
-        if isinstance(e, DraftDelta):
-            deltas.append(e)
-            shown = e.text if e.reset else shown + e.text
-        else:
-            result = e
+    shown, deltas, result = collect_stream(events)
     return shown, deltas, result, time.perf_counter() - started
 
 
@@ -61,7 +44,9 @@ def assert_fell_back(app, result, shown, seconds, words):
     assert words in result.fallback_reason, result.fallback_reason
     assert result.draft == app.draft(MESSAGE, brand="jianyi", mode="script").draft
     assert shown == result.draft  # whatever was shown before the fault, the agent ends up seeing the draft
-    assert seconds < TIMEOUT_S + 1.0  # it never waited on a stalled server past the timeout
+    assert (
+        seconds < TIMEOUT_S + 3.0
+    )  # it never waited out the stalled server (speed: benchmarks/llm_overhead.py)
 
 
 SCRIPTED = [
@@ -114,7 +99,7 @@ def test_connection_refused_falls_back(llm_app, fake_openai):
 
 def test_429_is_retried_after_the_wait_the_server_asked_for(llm_app, fake_openai):
     fake_openai.answer(Answer(fault="status", status=429, retry_after="0.2"))
-    _, _, result, seconds = stream(llm_app)
+    _, _, result, _ = stream(llm_app, drafter_for(fake_openai, timeout_s=10))
     first, second = fake_openai.chat_requests()
     assert result.mode == "llm" and not result.fallback_reason
     assert second.received_at - first.received_at >= 0.2
@@ -123,7 +108,7 @@ def test_429_is_retried_after_the_wait_the_server_asked_for(llm_app, fake_openai
 
 def test_503_is_retried_with_back_off_and_then_answers(llm_app, fake_openai):
     fake_openai.answer(Answer(fault="status", status=503), Answer(fault="status", status=503))
-    _, _, result, _ = stream(llm_app)
+    _, _, result, _ = stream(llm_app, drafter_for(fake_openai, timeout_s=10))  # room for two back-offs
     assert result.mode == "llm" and len(fake_openai.chat_requests()) == 3
 
 

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ..prompts import chat_prompt
 from .faults import LLMFault, classify, timeout_fault
@@ -58,12 +59,18 @@ def chat_model(config: LLMConfig):
     """Return the LangChain chat model for `config` (imports langchain_openai: call only when drafting)."""
     from langchain_openai import ChatOpenAI
 
+    # OpenAI itself wants max_completion_tokens (what ChatOpenAI sends); DeepSeek, Qwen, vLLM, Ollama and
+    # llama.cpp all read the older max_tokens, and not all of them the newer name.
+    if urlsplit(config.base_url).hostname == "api.openai.com":
+        limit = {"max_tokens": config.max_tokens}
+    else:
+        limit = {"extra_body": {"max_tokens": config.max_tokens}}
     return ChatOpenAI(
         model=config.model,
         base_url=config.base_url,
         api_key=config.api_key or NO_KEY,
         temperature=config.temperature,
-        max_tokens=config.max_tokens,
+        **limit,
         timeout=config.timeout_s,
         max_retries=0,  # retries are ours: only where they help, never past the deadline
         stream_usage=True,
