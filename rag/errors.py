@@ -84,3 +84,16 @@ class KnowledgeBaseError(BadInputError):
 
 class EvalFileError(BadInputError):
     """An eval file that cannot be read at all."""
+
+
+# ---- storage faults and guarded re-indexes (issue 16) ----
+class StoreWriteError(StoreUnavailableError):
+    """The store cannot be written: the disk is full, or the directory is read-only."""
+
+
+class StoreCorruptError(StoreUnavailableError):
+    """A file of the embedded store is missing or damaged."""
+
+
+class MassDeleteError(BadInputError):
+    """A re-index would remove a large share of the index; it stops and says what would go."""
