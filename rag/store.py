@@ -146,15 +146,8 @@ class Store:
 
     @property
     def lock_path(self) -> Path:
-        """Return the file whose lock a writer of this store holds: one per store, whatever the data directory.
-
-        An embedded store keeps it inside its own directory; a server's is named after its address and prefix
-        in the machine's temp directory (writers on other machines are not covered: see the README).
-        """
-        if not self.server:
-            return self.settings.chroma_dir / LOCK_NAME
-        digest = hashlib.sha1(f"{self.settings.chroma_url}|{self.prefix}".encode()).hexdigest()[:16]
-        return Path(tempfile.gettempdir()) / f"huashu-index-{digest}.lock"
+        """Return the file whose lock a writer of this store holds (see `lock_path`)."""
+        return lock_path(self.settings)
 
     def reopened(self) -> Store:
         """Return a store on a new client, which sees what other processes wrote since this one opened.
@@ -270,6 +263,18 @@ class Store:
         stale = [i for i in ids if i[len(CONFIG_PREFIX) :] not in keep]
         if stale:
             col.delete(ids=stale)
+
+
+def lock_path(settings: Settings) -> Path:
+    """Return the file a writer of the store `settings` name locks: one per store, whatever the data directory.
+
+    An embedded store keeps it inside its own directory; a server's is named after its address and prefix in
+    the machine's temp directory (writers on other machines are not covered: see the README).
+    """
+    if not settings.chroma_url:
+        return settings.chroma_dir / LOCK_NAME
+    digest = hashlib.sha1(f"{settings.chroma_url}|{settings.collection_prefix}".encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"huashu-index-{digest}.lock"
 
 
 def store_files(directory: Path) -> dict[str, list[int]] | None:
