@@ -124,6 +124,20 @@ class Settings(BaseSettings):
         default=None, ge=0, description="At most this many reference chunks per draft."
     )
 
+    # ---- faults and hostile input: limits and guards of a re-index ----
+    max_reference_mb: float = Field(
+        default=20.0, gt=0, description="A reference document larger than this is refused, not read."
+    )
+    max_reference_chars: int = Field(
+        default=300_000, gt=0, description="A reference document with more text than this is refused."
+    )
+    mass_delete_share: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="A re-index removing more than this share of the index stops (--allow-mass-delete).",
+    )
+
     @field_validator("embedding")
     @classmethod
     def _check_embedding(cls, value: str) -> str:

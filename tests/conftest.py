@@ -10,8 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from pgcluster import start_cluster
 from fake_openai import fake_openai, fake_openai_server, llm_app  # noqa: F401  (fixtures: the fake LLM endpoint)
+from pgcluster import start_cluster
 
 from rag.embeddings import UseM3Embeddings
 from rag.settings import Settings
@@ -112,8 +112,12 @@ DAMAGE_A = script(
 @pytest.fixture
 def mini_kb(tmp_path) -> Path:
     """A small knowledge base in a temp dir: the real brands, tones, rules and two policies, three scripts."""
-    root = tmp_path / "kb"
-    root.mkdir()
+    return build_mini_kb(tmp_path / "kb")
+
+
+def build_mini_kb(root: Path) -> Path:
+    """Write the small knowledge base of `mini_kb` into `root` (for fixtures of a wider scope)."""
+    root.mkdir(parents=True)
     shutil.copy(KB / "brands.yaml", root / "brands.yaml")
     shutil.copytree(KB / "tone", root / "tone")
     if (KB / "compliance").exists():
