@@ -41,11 +41,16 @@ def _progress(quiet: bool):
 def cmd_index(args) -> int:
     app = _app(args)
     bar, progress = _progress(args.quiet)
+    if args.progress_lines:  # for a caller that shows its own bar (the workspace): one line per step
+        bar, progress = (
+            None,
+            lambda done, total: print(f"progress {done} {total}", file=sys.stderr, flush=True),
+        )
     if bar:
         with bar:
             report = app.index(full=args.full, progress=progress)
     else:
-        report = app.index(full=args.full)
+        report = app.index(full=args.full, progress=progress)
     s = report.summary()
     print(
         f"索引第 {report.gen} 代（{report.provider}），用时 {report.seconds:.2f} 秒："
@@ -131,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="re-embed everything")
     p.add_argument("--json", metavar="OUT", help="also write the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--progress-lines", action="store_true", help="write 'progress DONE TOTAL' lines on stderr instead"
+    )
     p.set_defaults(func=cmd_index)
 
     kb = sub.add_parser("kb", help="knowledge-base tools").add_subparsers(dest="kb_command", required=True)
