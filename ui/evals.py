@@ -146,13 +146,14 @@ def _history(s: rag.Settings) -> None:
         hide_index=True,
         width="stretch",
     )
-    shown = st.selectbox("查看", names, key="eval-show")
+    # keyed by the newest run: after a new run the page shows it, and compares it with the one before
+    shown = st.selectbox("查看", names, key=f"eval-show-{names[0]}")
     _details(next(r["results"] for r in runs if r["name"] == shown))
     if len(runs) > 1:
         st.subheader("比较两次评测")
         a_col, b_col = st.columns(2)
-        a = a_col.selectbox("A（之前）", names, index=1, key="eval-a")
-        b = b_col.selectbox("B（之后）", names, index=0, key="eval-b")
+        a = a_col.selectbox("A（之前）", names, index=1, key=f"eval-a-{names[0]}")
+        b = b_col.selectbox("B（之后）", names, index=0, key=f"eval-b-{names[0]}")
         paths = {r["name"]: r["path"] for r in runs}
         compared = common.attempt(rag.compare_runs, paths[a], paths[b])
         if compared:
