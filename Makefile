@@ -15,11 +15,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# Set up, build the index from the bundled knowledge base, and draft one example.
+# Set up, build or refresh the index of the bundled knowledge base, then open the workspace (ui/app.py) on
+# 127.0.0.1, offline. PORT=8502 make run picks another port.
+PORT ?= 8501
 run: install
 	$(BIN)/huashu index --quiet
-	$(BIN)/huashu kb stats
-	$(BIN)/huashu draft "快递到了，盒子压扁了，里面的奶瓶也裂了" --brand nuanbei
+	@echo "话术助手工作台：http://127.0.0.1:$(PORT)  （Ctrl+C 停止）"
+	$(BIN)/python -m streamlit run ui/app.py --server.address 127.0.0.1 --server.port $(PORT)
 
 index: install
 	$(BIN)/huashu index
@@ -32,12 +34,12 @@ test: install system-deps
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 lint: install
-	$(BIN)/ruff check rag tests benchmarks
-	$(BIN)/ruff format --check rag tests benchmarks
+	$(BIN)/ruff check rag tests benchmarks ui
+	$(BIN)/ruff format --check rag tests benchmarks ui
 
 fmt: install
-	$(BIN)/ruff check --fix rag tests benchmarks
-	$(BIN)/ruff format rag tests benchmarks
+	$(BIN)/ruff check --fix rag tests benchmarks ui
+	$(BIN)/ruff format rag tests benchmarks ui
 
 eval: install
 	$(BIN)/huashu eval run evals/sets/*_dev.jsonl --json evals/reports/dev.json --report evals/reports/dev.html

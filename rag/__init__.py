@@ -46,6 +46,20 @@ _EXPORTS = {
     "open_feedback_store": "feedback",
     "try_open_feedback_store": "feedback",
     "REJECT_REASONS": "feedback",
+    # workspace (ui/): uploads into the knowledge base, eval runs and their history
+    "UPLOAD_KINDS": "uploads",
+    "Upload": "uploads",
+    "save_upload": "uploads",
+    "safe_file_name": "uploads",
+    "EvalRunner": "evaluation",
+    "read_eval_files": "evaluation",
+    "results_json": "evaluation",
+    "compare_runs": "evaluation.history",
+    "list_runs": "evaluation.history",
+    "retrieval_confusion": "evaluation.history",
+    "run_metric": "evaluation.history",
+    "runs_dir": "evaluation.history",
+    "save_run": "evaluation.history",
     **{
         name: "errors"
         for name in (
@@ -103,6 +117,15 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
         StoreUnavailableError,
         UnavailableError,
     )
+    from .evaluation import EvalRunner, read_eval_files, results_json  # noqa: F401
+    from .evaluation.history import (  # noqa: F401
+        compare_runs,
+        list_runs,
+        retrieval_confusion,
+        run_metric,
+        runs_dir,
+        save_run,
+    )
     from .feedback import (  # noqa: F401
         REJECT_REASONS,
         Decision,
@@ -137,3 +160,4 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
         Turn,
         Violation,
     )
+    from .uploads import UPLOAD_KINDS, Upload, safe_file_name, save_upload  # noqa: F401

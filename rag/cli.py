@@ -45,11 +45,16 @@ def cmd_index(args) -> int:
     app = _app(args)
     bar, progress = _progress(args.quiet)
     options = {"full": args.full, "allow_mass_delete": args.allow_mass_delete, "repair": args.repair}
+    if args.progress_lines:  # for a caller that shows its own bar (the workspace): one line per step
+        bar, progress = (
+            None,
+            lambda done, total: print(f"progress {done} {total}", file=sys.stderr, flush=True),
+        )
     if bar:
         with bar:
             report = app.index(progress=progress, **options)
     else:
-        report = app.index(**options)
+        report = app.index(progress=progress, **options)
     s = report.summary()
     repaired = f"修复 {s['repaired']}，" if s["repaired"] else ""
     print(
@@ -287,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--repair", action="store_true", help="check every record is in the store; write back what is missing"
+    )
+    p.add_argument(
+        "--progress-lines", action="store_true", help="write 'progress DONE TOTAL' lines on stderr instead"
     )
     p.set_defaults(func=cmd_index)
 

@@ -89,6 +89,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the feedback store (PostgreSQL); unset = SQLite under data_dir.",
     )
 
+    # ---- workspace (ui/): uploads on the knowledge page ----
+    upload_max_mb: float = Field(default=10.0, gt=0, description="Largest file the workspace accepts, in MB.")
+    upload_types: str = Field(
+        default="md,txt,docx,pdf,html,htm,yaml,yml",
+        description="File types the workspace accepts for upload, comma-separated.",
+    )
+
     # ---- retrieval knobs: None = the tuned default (RetrievalConfig) ----
     retrieval_tokenizer: Literal["char", "jieba"] | None = Field(
         default=None, description="Keyword tokenizer: char (unigrams + bigrams) or jieba."
@@ -154,6 +161,11 @@ class Settings(BaseSettings):
     def chroma_dir(self) -> Path:
         """Return where the embedded Chroma store lives."""
         return self.chroma_path or self.data_dir / "chroma"
+
+    @property
+    def upload_type_list(self) -> tuple[str, ...]:
+        """Return the accepted upload types, lower case, without dots."""
+        return tuple(t.strip().lstrip(".").lower() for t in self.upload_types.split(",") if t.strip())
 
     def retrieval_overrides(self) -> dict:
         """Return the retrieval knobs that are set, under RetrievalConfig's field names."""

@@ -175,3 +175,35 @@ def feedback_settings(request, tmp_path) -> Settings:
     if request.param == "sqlite":
         return make_settings(tmp_path)
     return make_settings(tmp_path, feedback_url=request.getfixturevalue("pg_cluster").create_database())
+
+
+# ---- workspace (ui/, tests/ui): a small knowledge base, indexed once, that every page test serves ----
+UI_KB_PARTS = (
+    "brands.yaml",
+    "tone",
+    "compliance",
+    "policies",
+    "scripts/order",
+    "scripts/aftersale/damaged_or_missing.yaml",
+    "scripts/general/out_of_scope.yaml",
+)
+
+
+@pytest.fixture(scope="session")
+def ui_settings(tmp_path_factory, embeddings) -> Settings:
+    """Settings over a small copy of the knowledge base (order, damage, out-of-scope scripts), indexed."""
+    from rag import Huashu
+
+    root = tmp_path_factory.mktemp("ui")
+    for part in UI_KB_PARTS:
+        (root / "kb" / part).parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if (KB / part).is_dir() else shutil.copy)(KB / part, root / "kb" / part)
+    settings = make_settings(root, root / "kb")
+    with Huashu(settings, embeddings=embeddings) as app:
+        app.index()
+    return settings
+
+
+def ui_env(settings: Settings) -> dict[str, str]:
+    """Return the HUASHU_* variables that point a workspace process at `settings`' index."""
+    return {"HUASHU_DATA_DIR": str(settings.data_dir), "HUASHU_KB_PATH": str(settings.kb_path)}

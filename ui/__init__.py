@@ -1,0 +1,1 @@
+"""The Streamlit workspace (`make run`): a thin layer over `rag`'s public API."""

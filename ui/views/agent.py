@@ -1,0 +1,5 @@
+"""The agent page."""
+
+from ui.agent import main
+
+main()

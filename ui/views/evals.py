@@ -1,0 +1,5 @@
+"""The evals page."""
+
+from ui.evals import main
+
+main()

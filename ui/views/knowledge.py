@@ -1,0 +1,5 @@
+"""The knowledge page."""
+
+from ui.knowledge import main
+
+main()
