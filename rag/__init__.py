@@ -46,6 +46,9 @@ _EXPORTS = {
     "open_feedback_store": "feedback",
     "try_open_feedback_store": "feedback",
     "REJECT_REASONS": "feedback",
+    # HTTP API keys (rag/feedback/keys.py)
+    "ApiKey": "feedback",
+    "ApiKeys": "feedback",
     **{
         name: "errors"
         for name in (
@@ -105,6 +108,8 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     )
     from .feedback import (  # noqa: F401
         REJECT_REASONS,
+        ApiKey,
+        ApiKeys,
         Decision,
         FeedbackStore,
         open_feedback_store,

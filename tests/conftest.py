@@ -7,10 +7,12 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
-from pgcluster import start_cluster
+from pgcluster import free_port, start_cluster
 
 from rag.embeddings import UseM3Embeddings
 from rag.settings import Settings
@@ -97,8 +99,12 @@ DAMAGE_A = script(
 @pytest.fixture
 def mini_kb(tmp_path) -> Path:
     """A small knowledge base in a temp dir: the real brands, tones, rules and two policies, three scripts."""
-    root = tmp_path / "kb"
-    root.mkdir()
+    return write_mini_kb(tmp_path / "kb")
+
+
+def write_mini_kb(root: Path) -> Path:
+    """Write the small knowledge base of `mini_kb` into `root` and return it."""
+    root.mkdir(parents=True)
     shutil.copy(KB / "brands.yaml", root / "brands.yaml")
     shutil.copytree(KB / "tone", root / "tone")
     if (KB / "compliance").exists():
@@ -156,3 +162,33 @@ def feedback_settings(request, tmp_path) -> Settings:
     if request.param == "sqlite":
         return make_settings(tmp_path)
     return make_settings(tmp_path, feedback_url=request.getfixturevalue("pg_cluster").create_database())
+
+
+# ---- a Chroma server (`chroma run`) on 127.0.0.1, shared by the session's server-mode tests ----
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """Start `chroma run` in a temp dir on a free port; yield its URL (tests use their own collection prefix)."""
+    exe = Path(sys.executable).with_name("chroma")
+    if not exe.exists():
+        exe = Path(shutil.which("chroma") or "chroma")
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    proc = subprocess.Popen(
+        [str(exe), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"chroma server did not start (exit {proc.poll()})")
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -1,0 +1,136 @@
+"""The HTTP API as desks meet it: `huashu serve --workers 2` over a Chroma server, started once per session.
+
+The index is built by `huashu index` in its own process and keys come from `huashu keys create` and the
+library's ApiKeys, so nothing in the server process is set up by the tests' own code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import make_settings, write_mini_kb
+from pgcluster import free_port
+
+# The keys the tests use: name -> (brands, requests per minute or None for the server's default).
+KEYS = {
+    "both": (("lanxu", "jianyi"), None),
+    "jianyi": (("jianyi",), None),
+    "nuanbei": (("nuanbei",), None),
+    "all": (("lanxu", "nuanbei", "jianyi"), None),
+    "slow": (("jianyi",), 2),
+}
+WORKERS = 2
+
+
+@dataclass
+class ApiServer:
+    """A running `huashu serve`: its URL, environment, knowledge base and the keys made for it."""
+
+    url: str
+    env: dict
+    kb: Path
+    log: Path
+    proc: subprocess.Popen
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def client(self, key: str | None = "both", **kwargs) -> httpx.Client:
+        """Return an httpx client for the server, sending the named key (None: no key)."""
+        headers = kwargs.pop("headers", {})
+        if key is not None:
+            headers["Authorization"] = f"Bearer {self.keys[key]}"
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60, **kwargs)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        """Run `huashu ARGS` against the server's data, store and knowledge base."""
+        return subprocess.run(
+            [sys.executable, "-m", "rag.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+    def settings(self):
+        """Return settings naming the same data, store and knowledge base as the server's."""
+        return make_settings(
+            Path(self.env["HUASHU_DATA_DIR"]).parent,
+            self.kb,
+            chroma_url=self.env["HUASHU_CHROMA_URL"],
+            collection_prefix=self.env["HUASHU_COLLECTION_PREFIX"],
+        )
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
+
+
+def _wait_ready(server: ApiServer, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            pytest.fail(f"huashu serve exited with {server.proc.returncode}:\n{server.log_tail()}")
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"huashu serve was not ready within {seconds:.0f} s:\n{server.log_tail()}")
+
+
+@pytest.fixture(scope="session")
+def api_server(tmp_path_factory, chroma_server):
+    """Index a small knowledge base into the Chroma server, make keys, and serve it with two workers."""
+    from rag import ApiKeys, open_feedback_store
+
+    root = tmp_path_factory.mktemp("api")
+    kb = write_mini_kb(root / "kb")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")} | {
+        "HUASHU_DATA_DIR": str(root / "data"),
+        "HUASHU_KB_PATH": str(kb),
+        "HUASHU_CHROMA_URL": chroma_server,
+        "HUASHU_COLLECTION_PREFIX": f"api{uuid.uuid4().hex[:8]}",
+        "HUASHU_RELOAD_POLL_S": "0.3",
+        "HUASHU_API_RATE_PER_MINUTE": "100000",  # only the `slow` key meets its limit
+        "HUASHU_API_RATE_BURST": "1000",
+        "HUASHU_API_MAX_BODY_BYTES": "16384",
+    }
+    port = free_port()
+    log = root / "server.log"
+    server = ApiServer(f"http://127.0.0.1:{port}", env, kb, log, proc=None)  # type: ignore[arg-type]
+    done = server.cli("index", "--quiet")
+    assert done.returncode == 0, done.stderr
+    done = server.cli("keys", "create", "--desk", "desk-both", "--brands", "lanxu,jianyi", "--json")
+    assert done.returncode == 0, done.stderr
+    server.keys["both"] = json.loads(done.stdout)["key"]
+    with open_feedback_store(server.settings()) as store:
+        for name, (brands, rate) in KEYS.items():
+            if name not in server.keys:
+                server.keys[name] = ApiKeys(store).create(f"desk-{name}", brands, rate_per_minute=rate)[1]
+    with log.open("w") as out:
+        server.proc = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+            + ["--workers", str(WORKERS)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its workers share its process group: one signal ends them all
+        )
+    try:
+        _wait_ready(server)
+        yield server
+    finally:
+        server.proc.terminate()
+        try:
+            server.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.proc.pid, signal.SIGKILL)
