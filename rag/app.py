@@ -81,6 +81,10 @@ class Huashu:
 
             drafters = dict(self._drafters or {}) or {"script": ScriptDrafter()}
             drafters.setdefault("script", ScriptDrafter())
+            if "llm" not in drafters and self.settings.llm_base_url:  # LLM drafting: configured, not imported
+                from .llm import LLMDrafter
+
+                drafters["llm"] = LLMDrafter.from_settings(self.settings)
             self._pipeline = Pipeline(drafters, max_message_chars=self.settings.max_message_chars)
         return self._pipeline
 
@@ -139,6 +143,8 @@ class Huashu:
         self._start_model()
         _ = self.generation
         self.embeddings.warm_up()
+        for drafter in self.pipeline.drafters.values():  # an LLM drafter imports its client here
+            getattr(drafter, "warm_up", lambda: None)()
 
     def close(self) -> None:
         """Stop the background reload."""

@@ -102,16 +102,22 @@ def cmd_draft(args) -> int:
             raise BadInputError(
                 f'读不了对话文件 {args.conversation}：{exc}。它应该是 [{{"role": "customer", "text": "…"}}, …]。'
             ) from exc
-    result = app.draft(args.message, brand=args.brand, order=order, conversation=conversation)
+    request = dict(brand=args.brand, order=order, conversation=conversation, mode=args.mode)
+    if args.stream:
+        result = _stream_draft(app, args.message, request, as_json=args.json)
+    else:
+        result = app.draft(args.message, **request)
     if args.json:
         from .serialize import draft_result_dict
 
-        print(json.dumps(draft_result_dict(result), ensure_ascii=False, indent=2))
+        print(json.dumps(draft_result_dict(result), ensure_ascii=False, indent=None if args.stream else 2))
         return 0
-    print(result.draft)
+    if not args.stream:
+        print(result.draft)
     print(
         f"\n— 场景 {result.scenario}，话术 {result.script_id or '（无匹配）'}，{result.timings_ms['total']:.1f} ms"
     )
+    _print_drafter(result)
     for v in result.violations:
         print(f"— 合规 {v.category}：「{v.text}」{v.action}（{v.reason}）")
     if result.blocked:
@@ -119,6 +125,46 @@ def cmd_draft(args) -> int:
     for n in result.notices:
         print(f"— 注意：{n}")
     return 0
+
+
+# ---- LLM drafting: streaming and what the drafter recorded ----
+def _stream_draft(app, message: str, request: dict, *, as_json: bool):
+    """Print the draft as the filter releases it (JSON Lines with --json); return the final result."""
+    from .pipeline import DraftDelta
+
+    result = None
+    for event in app.stream_draft(message, **request):
+        if not isinstance(event, DraftDelta):
+            result = event
+        elif as_json:
+            print(json.dumps({"delta": event.text, "reset": event.reset}, ensure_ascii=False), flush=True)
+        else:
+            if event.reset:
+                print("\n（前面的文字作废，以下是完整草稿）", flush=True)
+            print(event.text, end="", flush=True)
+    if not as_json:
+        print()
+    return result
+
+
+def _print_drafter(result) -> None:
+    if result.fallback_reason:
+        print(f"— 改用话术模式：{result.fallback_reason}")
+    if result.drafter != "llm":
+        return
+    t = result.timings_ms
+    tokens = "，".join(f"{k} {v}" for k, v in result.usage.items()) or "接口没有给出"
+    print(
+        f"— 大模型 {result.model}，提示版本 {result.drafter_version}；首字 {t.get('llm_first_token', 0):.0f} ms，"
+        f"大模型共 {t.get('llm_total', 0):.0f} ms；tokens：{tokens}"
+    )
+    print(f"— 引用：{'、'.join(result.citations) or '（没有引用）'}")
+
+
+def cmd_doctor(args) -> int:
+    from .doctor import run_doctor
+
+    return run_doctor(path=getattr(args, "path", None), as_json=args.json)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,7 +191,22 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--" + flag.replace("_", "-"), dest=flag)
     p.add_argument("--conversation", metavar="FILE", help="earlier turns as JSON: [{role, text}, …]")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--mode",
+        choices=("auto", "script", "llm"),
+        default="auto",
+        help="llm: adapt the script with the configured model; script: the script as written; auto: llm when configured",
+    )
+    p.add_argument(
+        "--stream", action="store_true", help="print the draft as it is written (JSON Lines with --json)"
+    )
     p.set_defaults(func=cmd_draft)
+
+    p = sub.add_parser(
+        "doctor", help="check settings, the index and the LLM endpoint; exit 1 if any check fails"
+    )
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    p.set_defaults(func=cmd_doctor)
 
     try:
         from .evaluation.cli import add_eval_commands

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
@@ -37,7 +37,9 @@ RETRIEVAL_KNOBS = {
 class Settings(BaseSettings):
     """Every knob Huashu has; each field is documented in .env.example."""
 
-    model_config = SettingsConfigDict(env_prefix="HUASHU_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="HUASHU_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     data_dir: Path = Field(default=REPO_ROOT / "data", description="Where all state lives.")
     kb_path: Path = Field(default=REPO_ROOT / "knowledge_base", description="The knowledge base to index.")
@@ -56,9 +58,22 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(
         default=None, description="OpenAI-compatible endpoint; unset = script mode."
     )
-    llm_api_key: str | None = Field(default=None, description="API key for the endpoint.")
+    llm_api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("HUASHU_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="API key for the endpoint; OPENAI_API_KEY when unset.",
+    )
     llm_model: str = Field(default="gpt-4o-mini", description="Chat model name at the endpoint.")
     llm_timeout_s: float = Field(default=20.0, gt=0, description="Seconds before an LLM call gives up.")
+    # ---- LLM drafting (rag/llm): generation and the circuit breaker ----
+    llm_temperature: float = Field(default=0.3, ge=0, le=2, description="Sampling temperature.")
+    llm_max_tokens: int = Field(default=512, gt=0, description="Most tokens the model may write per draft.")
+    llm_breaker_threshold: int = Field(
+        default=3, ge=1, description="Failures in a row after which the LLM is skipped for a cool-down."
+    )
+    llm_breaker_cooldown_s: float = Field(
+        default=30.0, gt=0, description="Seconds the LLM is skipped before one draft probes it again."
+    )
     max_message_chars: int = Field(
         default=2000, gt=0, description="Longer messages are truncated for retrieval."
     )

@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from fake_openai import fake_openai, fake_openai_server, llm_app  # noqa: F401  (fixtures: the fake LLM endpoint)
 from pgcluster import free_port, start_cluster
 
 from rag.embeddings import UseM3Embeddings
@@ -41,6 +42,20 @@ def run_cli(app, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, env=env, timeout=120
     )
+
+
+def collect_stream(events) -> tuple[str, list, object]:
+    """Read a `stream_draft`: return the text an agent would see at the end, the deltas, and the result."""
+    from rag import DraftDelta
+
+    shown, deltas, result = "", [], None
+    for e in events:
+        if isinstance(e, DraftDelta):
+            deltas.append(e)
+            shown = e.text if e.reset else shown + e.text
+        else:
+            result = e
+    return shown, deltas, result
 
 
 @pytest.fixture(scope="session")
