@@ -73,6 +73,24 @@ class ApiServer:
         return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
 
 
+def sse_events(text: str) -> list[tuple[str, dict]]:
+    """Parse a text/event-stream body into (event, data) pairs."""
+    out = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        out.append((lines["event"], json.loads(lines["data"])))
+    return out
+
+
+def shown_text(events: list[tuple[str, dict]]) -> str:
+    """Return the text a desk shows after the stream's deltas (a reset starts it over)."""
+    shown = ""
+    for name, data in events:
+        if name == "delta":
+            shown = data["text"] if data["reset"] else shown + data["text"]
+    return shown
+
+
 def _wait_ready(server: ApiServer, seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -88,22 +106,29 @@ def _wait_ready(server: ApiServer, seconds: float = 180) -> None:
 
 
 @pytest.fixture(scope="session")
-def api_server(tmp_path_factory, chroma_server):
-    """Index a small knowledge base into the Chroma server, make keys, and serve it with two workers."""
+def api_server(tmp_path_factory, chroma_server, fake_openai_server):
+    """Index a small knowledge base into the Chroma server, make keys, and serve it with two workers that
+    draft through the fake OpenAI server in mode auto or llm (mode script stays script)."""
     from rag import ApiKeys, open_feedback_store
 
     root = tmp_path_factory.mktemp("api")
     kb = write_mini_kb(root / "kb")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")} | {
-        "HUASHU_DATA_DIR": str(root / "data"),
-        "HUASHU_KB_PATH": str(kb),
-        "HUASHU_CHROMA_URL": chroma_server,
-        "HUASHU_COLLECTION_PREFIX": f"api{uuid.uuid4().hex[:8]}",
-        "HUASHU_RELOAD_POLL_S": "0.3",
-        "HUASHU_API_RATE_PER_MINUTE": "100000",  # only the `slow` key meets its limit
-        "HUASHU_API_RATE_BURST": "1000",
-        "HUASHU_API_MAX_BODY_BYTES": "16384",
-    }
+    env = (
+        {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
+        | {
+            "HUASHU_DATA_DIR": str(root / "data"),
+            "HUASHU_KB_PATH": str(kb),
+            "HUASHU_CHROMA_URL": chroma_server,
+            "HUASHU_COLLECTION_PREFIX": f"api{uuid.uuid4().hex[:8]}",
+            "HUASHU_RELOAD_POLL_S": "0.3",
+            "HUASHU_API_RATE_PER_MINUTE": "100000",  # only the `slow` key meets its limit
+            "HUASHU_API_RATE_BURST": "1000",
+            "HUASHU_API_MAX_BODY_BYTES": "16384",
+            "HUASHU_LLM_TIMEOUT_S": "3",
+            "HUASHU_LLM_BREAKER_THRESHOLD": "1000000",  # a fault one test asks for never closes the LLM for others
+        }
+        | {f"HUASHU_{k.upper()}": str(v) for k, v in fake_openai_server.settings().items()}
+    )
     port = free_port()
     log = root / "server.log"
     server = ApiServer(f"http://127.0.0.1:{port}", env, kb, log, proc=None)  # type: ignore[arg-type]

@@ -39,7 +39,9 @@ def test_reindex_while_serving_reaches_every_worker_and_fails_no_request(api_ser
         headers = {"Authorization": f"Bearer {api_server.keys['both']}", "Connection": "close"}
         with httpx.Client(base_url=api_server.url, headers=headers, timeout=60) as c:
             while not stop.is_set():
-                r = c.post("/v1/drafts", json={"message": "怎么还没发货", "brand": "jianyi"})
+                r = c.post(
+                    "/v1/drafts", json={"message": "怎么还没发货", "brand": "jianyi", "mode": "script"}
+                )
                 statuses.append(r.status_code)
                 if r.status_code == 200:
                     gens.add(r.json()["index_gen"])
@@ -65,7 +67,7 @@ def test_reindex_while_serving_reaches_every_worker_and_fails_no_request(api_ser
     assert statuses and set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
     assert gens == {before, before + 1}
     with api_server.client() as c:
-        r = c.post("/v1/drafts", json={"message": "怎么还没发货", "brand": "jianyi"})
+        r = c.post("/v1/drafts", json={"message": "怎么还没发货", "brand": "jianyi", "mode": "script"})
         assert MARKER in r.json()["draft"] and r.json()["index_gen"] == before + 1
         search = c.get("/v1/scripts/search", params={"q": "东西碎了", "brand": "jianyi"}).json()
     assert "damage_a" not in [s["id"] for s in search["scripts"]]  # removed by the re-index
