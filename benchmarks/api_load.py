@@ -131,6 +131,7 @@ def run_workers(workers: int, args, env: dict, kb: Path, key: str, queries, core
         wait_for(f"{url}/readyz", proc)
         ready_s = time.perf_counter() - t
         asyncio.run(load(url, key, queries[:50], args.clients, min(5.0, args.seconds)))  # warm every worker
+        single = asyncio.run(load(url, key, queries, 1, args.baseline_seconds))  # one desk, nothing else
         stop, rounds, reindex_errors = threading.Event(), [], []
         thread = threading.Thread(target=reindex_loop, args=(env, kb, stop, rounds, reindex_errors))
         if args.reindex:
@@ -157,6 +158,11 @@ def run_workers(workers: int, args, env: dict, kb: Path, key: str, queries, core
         "http_ms": http,
         "library_draft_ms": library,
         "http_over_library_p50": round(http["p50"] / library["p50"], 2) if n else None,
+        "one_client": {
+            "rps": round(len(single["http"]) / single["wall_s"], 1),
+            "http_ms": c.stats(single["http"]),
+            "library_draft_ms": c.stats(single["library"]),
+        },
         "errors": result["errors"],
         "error_count": sum(result["errors"].values()),
         "reindex_rounds_ms": c.stats(rounds),
@@ -172,6 +178,12 @@ def run_workers(workers: int, args, env: dict, kb: Path, key: str, queries, core
     print(c.stats_row("library draft (timings_ms.total)", library))
     if n:
         print(f"  HTTP p50 / library p50: {out['http_over_library_p50']:.2f}x")
+    one = out["one_client"]
+    print(
+        f"  baseline, one client alone for {args.baseline_seconds:.0f} s, no re-index: {one['rps']:.1f} req/s"
+    )
+    print(c.stats_row("  HTTP round trip (client)", one["http_ms"]))
+    print(c.stats_row("  library draft", one["library_draft_ms"]))
     r = out["reindex_rounds_ms"]
     if r.get("n"):
         print(f"  re-index: {r['n']} rounds, p50 {r['p50'] / 1000:.1f} s; {out['generations_served']} generations "
@@ -184,6 +196,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--seconds", type=float, default=60.0, help="drafting time per worker count")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to run")
+    parser.add_argument("--baseline-seconds", type=float, default=10.0, help="one client alone, first")
     parser.add_argument(
         "--no-reindex", dest="reindex", action="store_false", help="no re-index while loading"
     )

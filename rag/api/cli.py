@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 
 def _settings():
@@ -23,6 +24,12 @@ def cmd_serve(args) -> int:
 
     settings = _settings()  # a bad setting fails here, once, not in every worker
     workers = args.workers or settings.api_workers
+    if workers > 1 and not settings.chroma_url:
+        print(
+            "注意：多个 worker 共用嵌入式 Chroma 时，每次重新索引后各自要重新打开存储；"
+            "建议用 Chroma 服务器（HUASHU_CHROMA_URL）。",
+            file=sys.stderr,
+        )
     os.environ["HUASHU_API_WORKERS"] = str(workers)  # each worker's rate limiter takes its share
     uvicorn.run(
         "rag.api.app:create_app",

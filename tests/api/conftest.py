@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,18 +92,51 @@ def shown_text(events: list[tuple[str, dict]]) -> str:
     return shown
 
 
-def _wait_ready(server: ApiServer, seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            pytest.fail(f"huashu serve exited with {server.proc.returncode}:\n{server.log_tail()}")
+@contextmanager
+def serving(server: ApiServer, workers: int, ready: str = "/readyz", seconds: float = 180):
+    """Run `huashu serve` for `server` until the block ends; wait until `ready` answers 200 first."""
+    port = server.url.rsplit(":", 1)[1]
+    with server.log.open("w") as out:
+        server.proc = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", port]
+            + ["--workers", str(workers)],
+            env=server.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its workers share its process group: one signal ends them all
+        )
+    try:
+        deadline = time.monotonic() + seconds
+        while not _answers(server, ready):
+            if server.proc.poll() is not None:
+                pytest.fail(f"huashu serve exited with {server.proc.returncode}:\n{server.log_tail()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"huashu serve was not ready within {seconds:.0f} s:\n{server.log_tail()}")
+            time.sleep(0.3)
+        yield server
+    finally:
+        server.proc.terminate()
         try:
-            if httpx.get(f"{server.url}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"huashu serve was not ready within {seconds:.0f} s:\n{server.log_tail()}")
+            server.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.proc.pid, signal.SIGKILL)
+
+
+def _answers(server: ApiServer, path: str) -> bool:
+    try:
+        return httpx.get(f"{server.url}{path}", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def server_env(root: Path, kb: Path, **settings) -> dict:
+    """Return the environment of a server over `root`'s data and `kb`: only the settings named here."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
+    return (
+        env
+        | {"HUASHU_DATA_DIR": str(root / "data"), "HUASHU_KB_PATH": str(kb)}
+        | {f"HUASHU_{k.upper()}": str(v) for k, v in settings.items()}
+    )
 
 
 @pytest.fixture(scope="session")
@@ -113,21 +147,18 @@ def api_server(tmp_path_factory, chroma_server, fake_openai_server):
 
     root = tmp_path_factory.mktemp("api")
     kb = write_mini_kb(root / "kb")
-    env = (
-        {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
-        | {
-            "HUASHU_DATA_DIR": str(root / "data"),
-            "HUASHU_KB_PATH": str(kb),
-            "HUASHU_CHROMA_URL": chroma_server,
-            "HUASHU_COLLECTION_PREFIX": f"api{uuid.uuid4().hex[:8]}",
-            "HUASHU_RELOAD_POLL_S": "0.3",
-            "HUASHU_API_RATE_PER_MINUTE": "100000",  # only the `slow` key meets its limit
-            "HUASHU_API_RATE_BURST": "1000",
-            "HUASHU_API_MAX_BODY_BYTES": "16384",
-            "HUASHU_LLM_TIMEOUT_S": "3",
-            "HUASHU_LLM_BREAKER_THRESHOLD": "1000000",  # a fault one test asks for never closes the LLM for others
-        }
-        | {f"HUASHU_{k.upper()}": str(v) for k, v in fake_openai_server.settings().items()}
+    env = server_env(
+        root,
+        kb,
+        chroma_url=chroma_server,
+        collection_prefix=f"api{uuid.uuid4().hex[:8]}",
+        reload_poll_s=0.3,
+        api_rate_per_minute=100000,  # only the `slow` key meets its limit
+        api_rate_burst=1000,
+        api_max_body_bytes=16384,
+        llm_timeout_s=3,
+        llm_breaker_threshold=1000000,  # a fault one test asks for never closes the LLM for the others
+        **fake_openai_server.settings(),
     )
     port = free_port()
     log = root / "server.log"
@@ -141,21 +172,5 @@ def api_server(tmp_path_factory, chroma_server, fake_openai_server):
         for name, (brands, rate) in KEYS.items():
             if name not in server.keys:
                 server.keys[name] = ApiKeys(store).create(f"desk-{name}", brands, rate_per_minute=rate)[1]
-    with log.open("w") as out:
-        server.proc = subprocess.Popen(
-            [sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-            + ["--workers", str(WORKERS)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its workers share its process group: one signal ends them all
-        )
-    try:
-        _wait_ready(server)
+    with serving(server, WORKERS):
         yield server
-    finally:
-        server.proc.terminate()
-        try:
-            server.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.proc.pid, signal.SIGKILL)
