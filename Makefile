@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python benchmarks/draft_latency.py
 	$(BIN)/python benchmarks/filter.py
 	$(BIN)/python benchmarks/reindex.py
+	$(BIN)/python benchmarks/llm_overhead.py
 
 # Retrieval at 10,000 and 100,000 scripts (synthetic vectors): about 5 minutes.
 bench-scale: install

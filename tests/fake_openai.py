@@ -61,6 +61,7 @@ class Seen:
     first_byte_at: float | None = None
     done_at: float | None = None
     answer: Answer | None = None
+    peer: tuple = ()  # the client's (host, port): one port for many requests means a kept-alive connection
 
     @property
     def prompt(self) -> str:
@@ -178,6 +179,11 @@ def _handler(server: FakeOpenAI):
         def log_message(self, *args) -> None:  # quiet
             pass
 
+        def setup(self) -> None:
+            super().setup()
+            # as real servers do: without it, headers and body in two writes wait out a delayed ACK (~40 ms)
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         # ---- plumbing ----
         def _json(self, status: int, data: dict, headers: dict | None = None) -> None:
             body = json.dumps(data, ensure_ascii=False).encode()
@@ -201,7 +207,7 @@ def _handler(server: FakeOpenAI):
 
         # ---- routes ----
         def do_GET(self) -> None:
-            seen = Seen(self.path, {}, dict(self.headers), time.perf_counter())
+            seen = Seen(self.path, {}, dict(self.headers), time.perf_counter(), peer=self.client_address)
             server._record(seen)
             if self.path.rstrip("/") != "/v1/models":
                 self._error(404, f"no route {self.path}", "not_found")
@@ -214,7 +220,7 @@ def _handler(server: FakeOpenAI):
         def do_POST(self) -> None:
             received = time.perf_counter()
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-            seen = Seen(self.path, body, dict(self.headers), received)
+            seen = Seen(self.path, body, dict(self.headers), received, peer=self.client_address)
             server._record(seen)
             if self.path.rstrip("/") != "/v1/chat/completions":
                 self._error(404, f"no route {self.path}", "not_found")

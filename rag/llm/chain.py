@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 MAX_RETRIES = 2
 BACKOFF_S = 0.25  # first wait when the server names none; doubles each retry
 MIN_ATTEMPT_S = 0.2  # a retry must leave at least this long for the answer
+WORKERS = 16  # streams read at once; more wait in line (and time out if the endpoint stalls them all)
 NO_KEY = "not-needed"  # local servers (Ollama, vLLM, llama.cpp) take any key
 
 
@@ -83,7 +84,17 @@ class ChatChain:
     def __init__(self, config: LLMConfig, model=None):
         self.config = config
         self._model = model
+        self._workers = None
         self._lock = threading.Lock()
+
+    @property
+    def workers(self) -> _Workers:
+        """The threads that read streams (started on first use, reused after)."""
+        if self._workers is None:
+            with self._lock:
+                if self._workers is None:
+                    self._workers = _Workers(WORKERS)
+        return self._workers
 
     @property
     def model(self):
@@ -129,12 +140,12 @@ class ChatChain:
                 for chunk in chain.stream(variables):
                     if cancelled.is_set():
                         return
-                    handoff.put(("chunk", chunk))
+                    handoff.put(("events", list(_events(chunk))))
                 handoff.put(("end", None))
             except BaseException as exc:  # handed to the caller, who classifies it
                 handoff.put(("error", exc))
 
-        threading.Thread(target=work, name="huashu-llm", daemon=True).start()
+        self.workers.submit(work)
         try:
             while True:
                 try:
@@ -150,9 +161,36 @@ class ChatChain:
                         model=self.config.model,
                         timeout_s=self.config.timeout_s,
                     ) from value
-                yield from _events(value)
+                yield from value
         finally:
             cancelled.set()
+
+
+class _Workers:
+    """A few daemon threads that run jobs: a thread left reading a stalled stream never holds up exit."""
+
+    def __init__(self, size: int):
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.size = size
+        self.started = 0
+        self.idle = 0
+        self._lock = threading.Lock()
+
+    def submit(self, job) -> None:
+        with self._lock:
+            if self.idle <= 0 and self.started < self.size:
+                self.started += 1
+                threading.Thread(target=self._run, name=f"huashu-llm-{self.started}", daemon=True).start()
+            else:
+                self.idle -= 1
+        self.jobs.put(job)
+
+    def _run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            job()
+            with self._lock:
+                self.idle += 1
 
 
 def _events(chunk) -> Iterator[tuple]:
