@@ -79,10 +79,10 @@ class RateLimiter:
         """Spend one request of `key`; return 0 when allowed, else the seconds until the next one is."""
         rate = (per_minute or self.per_minute) / 60.0 / self.workers  # tokens per second, this worker
         capacity = max(1.0, math.ceil(min(self.burst, per_minute or self.burst) / self.workers))
-        now = time.monotonic()
-        with self._lock:
+        with self._lock:  # the clock is read under the lock: a reading older than the bucket's would drain it
+            now = time.monotonic()
             tokens, then = self._buckets.get(key, (capacity, now))
-            tokens = min(capacity, tokens + (now - then) * rate)
+            tokens = min(capacity, tokens + max(0.0, now - then) * rate)
             if tokens >= 1.0:
                 self._buckets[key] = (tokens - 1.0, now)
                 return 0.0
