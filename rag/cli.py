@@ -1,4 +1,4 @@
-"""The `huashu` command line: index, kb stats, draft, eval, feedback. Output here, logic in the library."""
+"""The `huashu` command line: index, kb stats, draft, eval, feedback, serve, keys. Output here, logic in the library."""
 
 from __future__ import annotations
 
@@ -338,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .feedback.cli import add_feedback_commands
 
     add_feedback_commands(sub)
+    from .api.cli import add_api_commands
+
+    add_api_commands(sub)
     return parser
 
 

@@ -96,6 +96,20 @@ class Settings(BaseSettings):
         description="File types the workspace accepts for upload, comma-separated.",
     )
 
+    # ---- HTTP API (rag/api, `huashu serve`) ----
+    api_host: str = Field(default="127.0.0.1", description="Address `huashu serve` listens on.")
+    api_port: int = Field(default=8080, ge=1, le=65535, description="Port `huashu serve` listens on.")
+    api_workers: int = Field(default=1, ge=1, description="uvicorn worker processes of `huashu serve`.")
+    api_max_body_bytes: int = Field(
+        default=65536, ge=1024, description="Request bodies larger than this are refused (413)."
+    )
+    api_rate_per_minute: int = Field(
+        default=600, ge=1, description="Requests per minute per API key (a key may set its own)."
+    )
+    api_rate_burst: int = Field(
+        default=30, ge=1, description="Requests a key may send at once above the rate."
+    )
+
     # ---- retrieval knobs: None = the tuned default (RetrievalConfig) ----
     retrieval_tokenizer: Literal["char", "jieba"] | None = Field(
         default=None, description="Keyword tokenizer: char (unigrams + bigrams) or jieba."

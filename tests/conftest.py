@@ -7,11 +7,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 from fake_openai import fake_openai, fake_openai_server, llm_app  # noqa: F401  (fixtures: the fake LLM endpoint)
-from pgcluster import start_cluster
+from pgcluster import free_port, start_cluster
 
 from rag.embeddings import UseM3Embeddings
 from rag.settings import Settings
@@ -207,3 +209,33 @@ def ui_settings(tmp_path_factory, embeddings) -> Settings:
 def ui_env(settings: Settings) -> dict[str, str]:
     """Return the HUASHU_* variables that point a workspace process at `settings`' index."""
     return {"HUASHU_DATA_DIR": str(settings.data_dir), "HUASHU_KB_PATH": str(settings.kb_path)}
+
+
+# ---- a Chroma server (`chroma run`) on 127.0.0.1, shared by the session's server-mode tests ----
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """Start `chroma run` in a temp dir on a free port; yield its URL (tests use their own collection prefix)."""
+    exe = Path(sys.executable).with_name("chroma")
+    if not exe.exists():
+        exe = Path(shutil.which("chroma") or "chroma")
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    proc = subprocess.Popen(
+        [str(exe), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"chroma server did not start (exit {proc.poll()})")
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)

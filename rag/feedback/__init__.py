@@ -18,6 +18,8 @@ NOT_RECORDING = "反馈库不可用，草稿照常生成，但采纳/修改/拒�
 
 __all__ = [
     "DECISIONS",
+    "ApiKey",
+    "ApiKeys",
     "NOT_RECORDING",
     "REJECT_REASONS",
     "Decision",
@@ -27,7 +29,7 @@ __all__ = [
     "open_feedback_store",
     "try_open_feedback_store",
 ]
-_LAZY = {"Decision": "store", "FeedbackStore": "store"}
+_LAZY = {"Decision": "store", "FeedbackStore": "store", "ApiKey": "keys", "ApiKeys": "keys"}
 
 
 def __getattr__(name: str):
