@@ -149,12 +149,17 @@ def _make_draft(app, store, desk: Desk) -> None:
 
 
 # ---- rendering ----
+CONVERSATION_HEIGHT = 560  # px: a long conversation scrolls inside, so the message box stays in view
+
+
 def _conversation(desk: Desk) -> None:
     if not desk.turns:
         st.caption("还没有消息。把顾客发来的话粘贴到下面的输入框，按回车就会生成草稿。")
+        return
+    box = st.container(height=CONVERSATION_HEIGHT if len(desk.turns) > 3 else "content", border=False)
     for turn in desk.turns:
         customer = turn["role"] == "customer"
-        with st.chat_message(
+        with box.chat_message(
             "user" if customer else "assistant",
             avatar=":material/person:" if customer else ":material/support_agent:",
         ):
@@ -214,9 +219,9 @@ def _explain(app, result: rag.DraftResult) -> None:
             [
                 {
                     "类型": h.kind,
-                    "id": h.id,
-                    "场景": h.scenario,
                     "得分": round(h.score, 3),
+                    "场景": h.scenario,
+                    "id": h.id,
                     "向量": round(h.dense_score, 3),
                     "关键词": round(h.keyword_score, 3),
                     "匹配内容": h.matched_text,
@@ -302,6 +307,11 @@ def _draft_panel(app, desk: Desk, store, warning: str) -> None:
     if result is None:
         if not desk.turns:
             st.info("草稿会出现在这里。")
+        elif desk.turns[-1]["role"] == "agent":
+            st.info("回复已发出。顾客再发消息时，把它粘贴到左下角的输入框，按回车生成下一条草稿。")
+        else:
+            st.info("这条消息还没有草稿。")
+            st.button("生成草稿", key="draft-now", on_click=desk.ask, args=(None,))
         return
     if desk.stale:
         st.warning("顾客在这条草稿之后又发了消息，草稿可能已经答非所问。")
