@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run index test lint fmt eval bench bench-scale clean
+.PHONY: install system-deps run index test lint fmt eval bench bench-scale bench-api clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) --version >/dev/null 2>&1 || { echo "需要 Python 3.11（没有找到 $(PYTHON)）"; exit 1; }
@@ -49,10 +49,15 @@ bench: install
 	$(BIN)/python benchmarks/draft_latency.py
 	$(BIN)/python benchmarks/filter.py
 	$(BIN)/python benchmarks/reindex.py
+	$(BIN)/python benchmarks/llm_overhead.py
 
 # Retrieval at 10,000 and 100,000 scripts (synthetic vectors): about 5 minutes.
 bench-scale: install
 	$(BIN)/python benchmarks/retrieval_scale.py
+
+# The HTTP API under load (1 and 2 workers, 60 s each, a re-index running): about 4 minutes.
+bench-api: install
+	$(BIN)/python benchmarks/api_load.py
 
 clean:
 	rm -rf $(VENV) data

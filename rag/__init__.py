@@ -60,6 +60,9 @@ _EXPORTS = {
     "run_metric": "evaluation.history",
     "runs_dir": "evaluation.history",
     "save_run": "evaluation.history",
+    # HTTP API keys (rag/feedback/keys.py)
+    "ApiKey": "feedback",
+    "ApiKeys": "feedback",
     **{
         name: "errors"
         for name in (
@@ -128,6 +131,8 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     )
     from .feedback import (  # noqa: F401
         REJECT_REASONS,
+        ApiKey,
+        ApiKeys,
         Decision,
         FeedbackStore,
         open_feedback_store,

@@ -81,6 +81,10 @@ class Huashu:
 
             drafters = dict(self._drafters or {}) or {"script": ScriptDrafter()}
             drafters.setdefault("script", ScriptDrafter())
+            if "llm" not in drafters and self.settings.llm_base_url:  # LLM drafting: configured, not imported
+                from .llm import LLMDrafter
+
+                drafters["llm"] = LLMDrafter.from_settings(self.settings)
             self._pipeline = Pipeline(drafters, max_message_chars=self.settings.max_message_chars)
         return self._pipeline
 
@@ -139,6 +143,8 @@ class Huashu:
         self._start_model()
         _ = self.generation
         self.embeddings.warm_up()
+        for drafter in self.pipeline.drafters.values():  # an LLM drafter imports its client here
+            getattr(drafter, "warm_up", lambda: None)()
 
     def close(self) -> None:
         """Stop the background reload."""
@@ -151,22 +157,33 @@ class Huashu:
         self.close()
 
     # ---- index ----
-    def index(self, *, full: bool = False, progress=None):
-        """Re-index the knowledge base (incremental unless `full`); serve the new generation at once."""
+    def index(
+        self, *, full: bool = False, progress=None, allow_mass_delete: bool = False, repair: bool = False
+    ):
+        """Re-index the knowledge base (incremental unless `full`); serve the new generation at once.
+
+        A run that would remove a large share of the index stops unless `allow_mass_delete`; `repair` checks
+        that the store holds every record the index names and writes back what it lost."""
+        from .documents import ReferenceLimits
         from .index import Indexer, NoopStamp
         from .kb import load_kb
 
         started = time.perf_counter()
-        kb = load_kb(self.settings.kb_path, cache=self.settings.data_dir / "kb-cache")
-        if not full and self._store is None:
+        kb = load_kb(
+            self.settings.kb_path,
+            cache=self.settings.data_dir / "kb-cache",
+            limits=ReferenceLimits.from_settings(self.settings),
+        )
+        if not (full or repair) and self._store is None:
             # the last run left word of what the store holds: an unchanged knowledge base needs no Chroma
             provider = self._embeddings.name if self._embeddings is not None else self.settings.embedding
             report = NoopStamp(self.settings, provider).report(kb)
             if report is not None:
                 report.seconds = time.perf_counter() - started
                 return report
-        report = Indexer(self.store, self.embeddings, self.settings.data_dir / "index.lock").run(
-            kb, full=full, progress=progress
+        indexer = Indexer(self.store, self.embeddings, mass_delete_share=self.settings.mass_delete_share)
+        report = indexer.run(
+            kb, full=full, progress=progress, allow_mass_delete=allow_mass_delete, repair=repair
         )
         self._written.add(report.gen)
         if self._serving.loaded:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import KnowledgeBaseError
@@ -17,6 +18,38 @@ from .types import ReferenceChunk
 REFERENCE_SUFFIXES = (".md", ".txt", ".docx", ".pdf", ".html", ".htm")
 CHUNK_CHARS = 300
 OVERLAP_SENTENCES = 1
+
+
+@dataclass(frozen=True)
+class ReferenceLimits:
+    """How big a reference document may be (settings `max_reference_mb`, `max_reference_chars`)."""
+
+    max_bytes: int = 20 * 1024 * 1024
+    max_chars: int = 300_000
+
+    @classmethod
+    def from_settings(cls, settings) -> ReferenceLimits:
+        """Return the limits the settings give."""
+        return cls(int(settings.max_reference_mb * 1024 * 1024), settings.max_reference_chars)
+
+    def check_bytes(self, rel: str, size: int) -> None:
+        """Refuse a file too large to read, before reading it."""
+        if size > self.max_bytes:
+            raise KnowledgeBaseError(
+                rel,
+                f"文件太大（{size / 1048576:.1f} MB，上限 {self.max_bytes / 1048576:.0f} MB），没有读取："
+                "请拆成几个小文件，或调高 HUASHU_MAX_REFERENCE_MB。",
+            )
+
+    def check_text(self, rel: str, text: str) -> None:
+        """Refuse a document whose text is too long to index in reasonable time."""
+        if len(text) > self.max_chars:
+            raise KnowledgeBaseError(
+                rel,
+                f"正文太长（{len(text)} 字，上限 {self.max_chars} 字），没有索引：请拆成几个文件，"
+                "或调高 HUASHU_MAX_REFERENCE_CHARS。",
+            )
+
 
 _BOILERPLATE = re.compile(
     r"(版权(所有|说明|声明)|copyright|©|all rights reserved|下载本文档|免费下载|立即下载|已阅读\s*\d+\s*页|"
@@ -31,9 +64,14 @@ _OCR_NOISE = re.compile(
 )
 
 
-def load_reference(path: Path, rel: str, data: bytes) -> list[ReferenceChunk]:
-    """Read one reference file into cleaned, overlapping chunks."""
+def load_reference(
+    path: Path, rel: str, data: bytes, limits: ReferenceLimits | None = None
+) -> list[ReferenceChunk]:
+    """Read one reference file into cleaned, overlapping chunks; refuse one beyond `limits`."""
+    limits = limits or ReferenceLimits()
+    limits.check_bytes(rel, len(data))
     text = extract_text(path.suffix.lower(), data, rel)
+    limits.check_text(rel, text)
     lines = clean_lines(text)
     return [
         ReferenceChunk(id=f"{rel}#{i}", source=rel, text=chunk, heading=heading)

@@ -67,6 +67,11 @@ class Drafter(ABC):
                 return piece
         raise RuntimeError(f"drafter {self.name} ended without its Composed result")
 
+    def prepare(self, ctx: DraftContext) -> DraftContext:
+        """Return the context this drafter writes from: a drafter that shows the writer fewer sources than
+        retrieval found narrows `grounding` to exactly those, so the filter checks against what was seen."""
+        return ctx
+
     @property
     def available(self) -> bool:
         """Return whether the drafter can be asked right now (an LLM in cool-down cannot)."""

@@ -92,3 +92,16 @@ class FeedbackUnavailableError(UnavailableError):
 
 class DecisionConflictError(BadInputError):
     """A draft already has another decision; one draft, one decision (the HTTP API answers 409)."""
+
+
+# ---- storage faults and guarded re-indexes (issue 16) ----
+class StoreWriteError(StoreUnavailableError):
+    """The store cannot be written: the disk is full, or the directory is read-only."""
+
+
+class StoreCorruptError(StoreUnavailableError):
+    """A file of the embedded store is missing or damaged."""
+
+
+class MassDeleteError(BadInputError):
+    """A re-index would remove a large share of the index; it stops and says what would go."""

@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import IndexBusyError
+from .indexguard import MASS_DELETE_SHARE, Damage, check_store, guard_deletions
 from .kb import KB_PARSE_VERSION, SLOT_RE, KnowledgeBase, content_hash
-from .kbconfig import ServingConfig, parse_config
+from .kbconfig import RULES_FILE, ServingConfig, parse_config
 from .normalize import normalize
-from .store import KINDS, Manifest, Store, record_id, space_id
+from .store import KINDS, Manifest, Store, record_id, space_id, store_files
+from .storeerrors import explain as store_explain
 from .types import ALL_BRANDS, Policy, ReferenceChunk, Script
 
 if TYPE_CHECKING:
@@ -59,6 +61,9 @@ class IndexReport:
     warnings: list[dict] = field(default_factory=list)
     kept_from_broken_files: list[str] = field(default_factory=list)
     config_changed: list[str] = field(default_factory=list)  # brands / tone / rules files now served anew
+    repaired: list[str] = field(
+        default_factory=list
+    )  # items re-embedded because the store lost their records
     notices: list[str] = field(default_factory=list)
     embedded: int = 0
     gen: int = 0
@@ -67,7 +72,12 @@ class IndexReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed or self.config_changed)
+        return bool(self.added or self.updated or self.removed or self.config_changed or self.repaired)
+
+    @property
+    def failed_files(self) -> list[str]:
+        """Return the files that failed to load, each once."""
+        return sorted({f["file"] for f in self.failed})
 
     def summary(self) -> dict:
         """Return counts only."""
@@ -179,11 +189,11 @@ def _centroid(batch: list[Record], record: Record, vectors: dict[str, np.ndarray
 
 
 class _Lock:
-    """An exclusive lock on the data directory so two re-indexes never interleave."""
+    """An exclusive lock on the store so two re-indexes never interleave, whichever data directory they use."""
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "w")  # noqa: SIM115
+        self._file = open(path, "a")  # noqa: SIM115
 
     def __enter__(self):
         try:
@@ -219,6 +229,7 @@ class NoopStamp:
 
     def __init__(self, settings, provider: str):
         self.path = None if settings.chroma_url else settings.chroma_dir / self.NAME
+        self.dir = settings.chroma_dir
         self.key = {
             "version": f"{TEXT_VERSION}/{KB_PARSE_VERSION}",
             "provider": provider,
@@ -234,7 +245,8 @@ class NoopStamp:
             return None
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("key") == self._key(kb):
+            # a store file deleted or replaced since: only the store can say what it still holds
+            if data.get("key") == self._key(kb) and data.get("files") == store_files(self.dir):
                 return IndexReport(**data["report"])
         except (OSError, ValueError, TypeError, KeyError):
             pass
@@ -244,7 +256,11 @@ class NoopStamp:
         if self.path is None or not self.path.parent.is_dir():
             return
         tmp = self.path.with_suffix(".tmp")
-        data = {"key": self._key(kb), "report": asdict(report) | {"seconds": 0.0}}
+        data = {
+            "key": self._key(kb),
+            "report": asdict(report) | {"seconds": 0.0},
+            "files": store_files(self.dir),
+        }
         tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         tmp.replace(self.path)
 
@@ -256,22 +272,54 @@ class NoopStamp:
 class Indexer:
     """Bring the Chroma index in line with a loaded knowledge base."""
 
-    def __init__(self, store: Store, embeddings: ProviderEmbeddings, lock_path: Path):
+    def __init__(
+        self,
+        store: Store,
+        embeddings: ProviderEmbeddings,
+        lock_path: Path | None = None,
+        *,
+        mass_delete_share: float = MASS_DELETE_SHARE,
+    ):
         self.store = store
         self.embeddings = embeddings
-        self.lock_path = lock_path
+        self.lock_path = lock_path or store.lock_path  # the store's own: two data directories share it
         self.space = space_id(embeddings.name)
+        self.mass_delete_share = mass_delete_share
         self._stamp = NoopStamp(store.settings, embeddings.name)
 
-    def run(self, kb: KnowledgeBase, *, full: bool = False, progress: Progress | None = None) -> IndexReport:
-        """Re-index `kb`: embed what changed, flip the manifest, clean up; return the report."""
-        with _Lock(self.lock_path):
-            return self._run(kb, full=full, progress=progress)
+    def run(
+        self,
+        kb: KnowledgeBase,
+        *,
+        full: bool = False,
+        progress: Progress | None = None,
+        allow_mass_delete: bool = False,
+        repair: bool = False,
+    ) -> IndexReport:
+        """Re-index `kb`: embed what changed, flip the manifest, clean up; return the report.
 
-    def _run(self, kb: KnowledgeBase, *, full: bool, progress: Progress | None) -> IndexReport:
+        A run that would remove a large share of the index stops (`MassDeleteError`) unless `allow_mass_delete`;
+        `repair` also checks every record the manifest names is in the store and re-embeds the ones that are not.
+        """
+        with self.store.errors():
+            with _Lock(self.lock_path):
+                return self._run(
+                    kb, full=full, progress=progress, allow_mass_delete=allow_mass_delete, repair=repair
+                )
+
+    def _run(
+        self,
+        kb: KnowledgeBase,
+        *,
+        full: bool,
+        progress: Progress | None,
+        allow_mass_delete: bool,
+        repair: bool,
+    ) -> IndexReport:
         started = time.perf_counter()
         report = IndexReport(provider=self.embeddings.name)
         old = self.store.read_manifest() or Manifest()
+        kb = kb.with_established({key: entry["s"] for key, entry in old.items.items()})
         recovered = old.pending is not None
         if recovered:
             report.notices.append(
@@ -282,7 +330,12 @@ class Indexer:
         if old.provider and old.provider != self.embeddings.name:
             report.notices.append(f"向量模型从 {old.provider} 换成了 {self.embeddings.name}：全部重建。")
             full = True
-        plan = self._plan(kb, old, full, report)
+        damage = Damage() if full else check_store(self.store, self.space, old, deep=repair)
+        plan = self._plan(kb, old, full, report, damage.keys)
+        if not allow_mass_delete:
+            guard_deletions(old, plan.items, report.removed, self.mass_delete_share)
+        if damage.keys:
+            report.notices.append(damage.notice(report.repaired))
         fingerprint = kb.fingerprint()
         report.gen = old.gen
         if not (report.changed or full or plan.to_embed or fingerprint != old.kb_fingerprint):
@@ -306,6 +359,8 @@ class Indexer:
         self.store.write_manifest(old)  # marks the run: a crash from here on is cleaned up next time
         if plan.config.hash != old.config:
             self.store.write_config(plan.config.hash, plan.config.texts)
+        for name in damage.collections:  # rebuilt from scratch: a damaged vector segment cannot take writes
+            self.store.drop(name)
         report.embedded = self._write_records(plan.to_embed, progress)
         keep = new.record_ids()
         new.retired = sorted(old.record_ids() - keep)
@@ -313,13 +368,19 @@ class Indexer:
         report.seconds = time.perf_counter() - started
         new.last_report = report.summary()
         self.store.write_manifest(new)  # the switch: from now on readers see the new index
-        # retired one generation ago, so no reader still uses them; unless this run brought one back (a revert)
-        self._delete([rid for rid in old.retired if rid not in keep])
-        self.store.prune_configs(
-            {new.config, old.config}
-        )  # a reader of the previous generation may still load it
-        if full:
-            self._drop_other_spaces()
+        try:
+            # retired one generation ago, so no reader still uses them; unless this run brought one back (a revert)
+            self._delete([rid for rid in old.retired if rid not in keep])
+            self.store.prune_configs(
+                {new.config, old.config}
+            )  # a reader of the previous one may still load it
+            if full:
+                self._drop_other_spaces()
+        except Exception as exc:  # the new generation serves already; leftovers only take space
+            log.warning("clean-up after generation %s failed: %s", new.gen, exc)
+            report.notices.append(
+                f"新索引已生效，但清理旧记录时出错（{store_explain(exc, self.store.location)}）。"
+            )
         # what running again on the same files would report, so that run need not open the store
         after = IndexReport(provider=self.embeddings.name, gen=new.gen)
         self._plan(kb, new, False, after)
@@ -327,8 +388,12 @@ class Indexer:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _plan(self, kb: KnowledgeBase, old: Manifest, full: bool, report: IndexReport) -> _Plan:
-        """Work out what the index should hold against manifest `old`, filling in `report`'s lists."""
+    def _plan(
+        self, kb: KnowledgeBase, old: Manifest, full: bool, report: IndexReport, damaged=frozenset()
+    ) -> _Plan:
+        """Work out what the index should hold against manifest `old`, filling in `report`'s lists.
+
+        Items in `damaged` (keys whose records the store lost) are embedded again even when unchanged."""
         desired, sources = self._desired(kb, old, report)
         old_items = {} if full else old.items
         new_items: dict[str, dict] = {}
@@ -336,8 +401,12 @@ class Indexer:
         for key, (item, h) in desired.items():
             prev = old.items.get(key) if item is None else old_items.get(key)
             if prev and prev["h"] == h and (item is None or prev["s"] == item.source):
+                if key in damaged and item is not None:
+                    to_embed += build_records(item, key, h, self.store, self.space)
+                    report.repaired.append(key)
                 new_items[key] = prev
-                report.unchanged.append(key)
+                if key not in damaged or item is None:
+                    report.unchanged.append(key)
                 continue
             records = build_records(item, key, h, self.store, self.space)
             to_embed += records
@@ -365,6 +434,13 @@ class Indexer:
                 texts[f.path] = previous[f.path]
                 report.notices.append(f"{f.path} 有错误：继续使用上一次通过校验的版本，直到文件修好。")
         config = parse_config(texts) if texts != kb.config.texts else kb.config
+        if previous and (not config.brands or (config.rules is None and RULES_FILE in previous)):
+            # e.g. a tone file deleted that brands.yaml still names: keep serving what was accepted last, whole
+            texts = dict(previous)
+            config = parse_config(texts)
+            report.notices.append(
+                "品牌、语气或合规规则文件有错误：继续使用上一次通过校验的全部设置，直到修好。"
+            )
         report.config_changed = sorted(
             p for p in set(texts) | set(previous) if texts.get(p) != previous.get(p)
         )

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import pickle
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from .documents import REFERENCE_SUFFIXES, load_reference
+from .documents import REFERENCE_SUFFIXES, ReferenceLimits, load_reference
 from .errors import ConfigError, KnowledgeBaseError
 from .kbconfig import BRANDS_FILE, RULES_FILE, ServingConfig, parse_config
 from .kbfields import (
@@ -31,6 +32,7 @@ from .kbfields import (
     key_lines,
     parse_yaml,
 )
+from .kbwalk import find_files
 from .types import Brand, Policy, ReferenceChunk, Script, ToneProfile
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,25 @@ class KnowledgeBase:
     brands: dict[str, Brand] = field(default_factory=dict)
     tones: dict[str, ToneProfile] = field(default_factory=dict)
     config: ServingConfig | None = None  # brands, tones and rules with the texts that loaded
+    # the files as loaded, before duplicate ids were failed: config, policy, script and reference files
+    groups: tuple = field(default=(), repr=False, compare=False)
+
+    def with_established(self, owners: Mapping[str, str]) -> KnowledgeBase:
+        """Return this knowledge base with duplicate ids resolved in favour of the files that own them now.
+
+        `owners` maps an item key (kind:id) to the file the serving index has it from: a newly added file that
+        reuses the id is failed, whichever sorts first. Without an owner the first file in path order keeps it.
+        """
+        if not self.groups:
+            return self
+        config, policies, scripts, refs = self.groups
+        files = (
+            *config,
+            *_reject_duplicates(list(policies), _owned(owners, "policy")),
+            *_reject_duplicates(list(scripts), _owned(owners, "script")),
+            *refs,
+        )
+        return replace(self, files=tuple(files))
 
     def items(self, kind: str) -> list:
         """Return the items of one kind (script, policy, reference) from files that loaded."""
@@ -81,30 +102,51 @@ class KnowledgeBase:
         return h.hexdigest()[:16]
 
 
-def load_kb(root: Path, *, today: date | None = None, cache: Path | None = None) -> KnowledgeBase:
+def load_kb(
+    root: Path,
+    *,
+    today: date | None = None,
+    cache: Path | None = None,
+    limits: ReferenceLimits | None = None,
+) -> KnowledgeBase:
     """Load every file under `root`; broken files carry their problems and yield nothing.
 
     With `cache` (a directory), a script file whose bytes, brands and policy ids are unchanged since the last
     load is taken from there instead of being parsed again: at 10,000 scripts parsing is most of a no-op re-index.
+    A directory that cannot be listed raises `KnowledgeBaseError`: its files must not look deleted.
     """
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"知识库目录 {root} 不存在。请检查 HUASHU_KB_PATH 或命令行给的路径。")
     config = parse_config(config_texts(root))
     brands = config.brands
-    files = list(config.files)
-    policy_files = [_load_policy(root, p) for p in sorted((root / "policies").rglob("*.md"))]
+    found = {
+        "policy": find_files(root, "policies", "*.md", skip_hidden=False, outside="error"),
+        "script": find_files(root, "scripts", "*.y*ml", skip_hidden=False, outside="error"),
+        "reference": find_files(root, "references", "*", skip_hidden=True, outside="warning"),
+    }
+    policy_files = [_load_policy(root, p) for p in found["policy"].paths]
     policy_ids = {pol.id for f in policy_files if f.ok for pol in f.items}
     parse = _ParseCache(cache, brands, policy_ids)
-    script_files = [parse.scripts(root, p) for p in sorted((root / "scripts").rglob("*.y*ml"))]
+    script_files = [parse.scripts(root, p) for p in found["script"].paths]
     parse.prune()
     ref_files = [
-        _load_ref(root, p)
-        for p in sorted((root / "references").rglob("*"))
-        if p.is_file() and not p.name.startswith(".") and p.name != "README.md"
+        _load_ref(root, p, limits or ReferenceLimits())
+        for p in found["reference"].paths
+        if p.name != "README.md"
     ]
-    files += _reject_duplicates(policy_files) + _reject_duplicates(script_files) + ref_files
-    kb = KnowledgeBase(root=root, files=tuple(files), brands=brands, tones=config.tones, config=config)
+    refused = {
+        kind: [SourceFile(p.file, kind, "", problems=(p,)) for p in f.refused] for kind, f in found.items()
+    }
+    groups = (
+        tuple(config.files),
+        tuple(policy_files + refused["policy"]),
+        tuple(script_files + refused["script"]),
+        tuple(ref_files + refused["reference"]),
+    )
+    kb = KnowledgeBase(
+        root=root, files=(), brands=brands, tones=config.tones, config=config, groups=groups
+    ).with_established({})
     for p in kb.problems:
         log.debug("kb problem: %s", p)
     return kb
@@ -285,8 +327,14 @@ def _load_policy(root: Path, path: Path) -> SourceFile:
     return SourceFile(rel, "policy", h, (policy,), tuple(f.problems))
 
 
-def _load_ref(root: Path, path: Path) -> SourceFile:
+def _load_ref(root: Path, path: Path, limits: ReferenceLimits) -> SourceFile:
     rel = _rel(root, path)
+    try:
+        limits.check_bytes(rel, path.stat().st_size)
+    except OSError:
+        pass  # _read says what is wrong with it
+    except KnowledgeBaseError as exc:
+        return SourceFile(rel, "reference", "", problems=(Problem(rel, exc.detail),))
     data, failed = _read(root, path, "reference")
     if failed:
         return failed
@@ -296,7 +344,7 @@ def _load_ref(root: Path, path: Path) -> SourceFile:
         )
         return SourceFile(rel, "reference", content_hash(data), problems=(problem,))
     try:
-        chunks = load_reference(path, rel, data)
+        chunks = load_reference(path, rel, data, limits)
     except KnowledgeBaseError as exc:
         return SourceFile(rel, "reference", content_hash(data), problems=(Problem(rel, exc.detail),))
     if not chunks:
@@ -309,23 +357,38 @@ def _load_ref(root: Path, path: Path) -> SourceFile:
     return SourceFile(rel, "reference", content_hash(data), tuple(chunks))
 
 
-def _reject_duplicates(files: list[SourceFile]) -> list[SourceFile]:
-    """Fail a later file that reuses an id an earlier file already has."""
-    seen: dict[str, tuple[str, int]] = {}
+def _owned(owners: Mapping[str, str], kind: str) -> dict[str, str]:
+    prefix = kind + ":"
+    return {k[len(prefix) :]: src for k, src in owners.items() if k.startswith(prefix)}
+
+
+def _reject_duplicates(files: list[SourceFile], owners: Mapping[str, str]) -> list[SourceFile]:
+    """Fail a file that reuses an id another file has: the owner in `owners` keeps it, else the first file."""
+    keeper: dict[str, tuple[object, str, int]] = {}  # id -> (the item that keeps it, its file, its line)
+    for f in files:
+        for it in f.items:
+            if not it.id:
+                continue
+            here = (it, f.path, getattr(it, "line", 0) or 1)
+            held = keeper.get(it.id)
+            if held is None or (owners.get(it.id) == f.path and held[1] != f.path):
+                keeper[it.id] = here
     out = []
     for f in files:
         problems = list(f.problems)
         for it in f.items:
-            line = getattr(it, "line", 0) or None
-            if it.id in seen:
-                first = seen[it.id]
-                problems.append(
-                    Problem(
-                        f.path, f"id {it.id!r} 重复：{first[0]}:{first[1]} 已经用过。", line=line, field="id"
-                    )
+            held = keeper.get(it.id)
+            if held is None or held[0] is it:
+                continue
+            why = "（索引里现有的这一条出自那里，保持不变）" if owners.get(it.id) == held[1] else ""
+            problems.append(
+                Problem(
+                    f.path,
+                    f"id {it.id!r} 重复：{held[1]}:{held[2]} 已经用过{why}。请给这一条换一个 id。",
+                    line=getattr(it, "line", 0) or None,
+                    field="id",
                 )
-            elif it.id:
-                seen[it.id] = (f.path, line or 1)
+            )
         out.append(
             f
             if len(problems) == len(f.problems)

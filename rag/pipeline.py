@@ -27,6 +27,7 @@ from .types import ALL_BRANDS, DraftRequest, DraftResult, FilterResult, Hit, Scr
 log = logging.getLogger(__name__)
 MODES = ("auto", "script", "llm")
 FILTER_FAILED = "合规检查出错，这条草稿没有检查完，请人工核对后再发送。"
+NO_SCRIPT_FOR_LLM = "没有匹配的话术：不让大模型自由发挥，给出暂缓回复（话术模式）。"
 NO_MATCH_NOTICE = "没有匹配的话术：这是一条礼貌的暂缓回复，请客服人工处理。"
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
 SOURCES_SHOWN = 5
@@ -97,8 +98,11 @@ class Pipeline:
     # ---- the one path ----
     def _execute(self, gen: Generation, request: DraftRequest, *, gate: bool):
         start = time.perf_counter()
-        ctx, notices, timings = self.prepare(gen, request)
+        base, notices, timings = self.prepare(gen, request)
         drafter, fallback = self._choose(request.mode)
+        if base.script is None and drafter.name != "script":  # nothing to adapt: never let a model improvise
+            drafter, fallback = self.drafters["script"], NO_SCRIPT_FOR_LLM
+        ctx = drafter.prepare(base)
         check = _checker(gen, ctx)
         gated = _Gate(check) if gate else None
         t = time.perf_counter()
@@ -108,6 +112,7 @@ class Pipeline:
                 if isinstance(piece, Composed):
                     composed = piece
                 elif gated is not None and (released := gated.feed(piece)):
+                    timings.setdefault("first_release", _ms(start))
                     yield DraftDelta(released)
         except HuashuError as exc:
             if drafter.name == "script":
@@ -116,9 +121,9 @@ class Pipeline:
             log.warning("drafter %s failed, falling back to script mode: %s", drafter.name, exc)
         if composed is None:  # the drafter failed or ended without its result: the script drafter answers
             fallback = fallback or f"{drafter.name} 没有给出完整的草稿，改用话术模式。"
-            if gated is not None and gated.released:
-                yield DraftDelta("", reset=True)
-            gated = _Gate(check) if gated is not None else None  # the final text is released whole below
+            ctx, check = base, _checker(gen, base)  # script mode is grounded as script mode always is
+            if gated is not None:  # what was shown stays if the script's text begins with it (the greeting)
+                gated = _Gate(check, released=gated.released)
             composed = self.drafters["script"].compose(ctx)
         timings["compose"] = _ms(t)
         t = time.perf_counter()
@@ -127,6 +132,7 @@ class Pipeline:
         if gated is not None:
             rest, reset = gated.finish(checked.text)
             if reset or rest:
+                timings.setdefault("first_release", _ms(start))
                 yield DraftDelta(rest, reset=reset)
         timings["total"] = _ms(start)
         yield self._result(gen, ctx, composed, checked, notices, timings, fallback)
@@ -264,10 +270,10 @@ def _checker(gen: Generation, ctx: DraftContext) -> Callable[[str], FilterResult
 class _Gate:
     """Release streamed text only once the filter has passed the whole sentences in it."""
 
-    def __init__(self, check: Callable[[str], FilterResult]):
+    def __init__(self, check: Callable[[str], FilterResult], released: str = ""):
         self.check = check
         self.raw = ""
-        self.released = ""
+        self.released = released  # the text shown so far (kept when another drafter takes over)
 
     def feed(self, piece: str) -> str:
         """Take the next piece; return the filter-passed text newly released (may be empty).

@@ -166,12 +166,18 @@ def draft_result_from_dict(data: dict) -> DraftResult:
 
 
 def retrieval_dict(found) -> dict:
-    """Return a retrieval: ranked scripts, grounding policies, reference chunks, whether anything fit."""
+    """Return a retrieval: ranked scripts (with their replies), grounding policies, reference chunks, whether
+    anything fit; scripts and policies name the brands they serve."""
     return {
         "query": found.query,
         "matched": found.matched,
-        "scripts": [hit_dict(s.hit) | {"title": s.item.title} for s in found.scripts],
-        "policies": [hit_dict(p.hit) | {"title": p.item.title} for p in found.policies],
+        "scripts": [
+            hit_dict(s.hit) | {"title": s.item.title, "reply": s.item.reply, "brands": list(s.item.brands)}
+            for s in found.scripts
+        ],
+        "policies": [
+            hit_dict(p.hit) | {"title": p.item.title, "brands": list(p.item.brands)} for p in found.policies
+        ],
         "references": [hit_dict(r.hit) | {"source": r.item.source} for r in found.references],
         "timings_ms": {k: round(v, 3) for k, v in found.timings_ms.items()},
     }

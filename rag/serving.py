@@ -78,9 +78,10 @@ def load_generation(
     from .compliance import ComplianceFilter
 
     started = time.perf_counter()
-    manifest = store.read_manifest()
-    reader = IndexReader(store, embeddings, config, manifest, previous.reader if previous else None)
-    reader.warm()
+    with store.errors():  # a damaged, read-only or full store says so, with the next step
+        manifest = store.read_manifest()
+        reader = IndexReader(store, embeddings, config, manifest, previous.reader if previous else None)
+        reader.warm()
     manifest = reader.manifest
     notices: list[str] = []
     if previous is not None and manifest.config and previous.config.hash == manifest.config:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
@@ -37,7 +37,9 @@ RETRIEVAL_KNOBS = {
 class Settings(BaseSettings):
     """Every knob Huashu has; each field is documented in .env.example."""
 
-    model_config = SettingsConfigDict(env_prefix="HUASHU_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="HUASHU_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     data_dir: Path = Field(default=REPO_ROOT / "data", description="Where all state lives.")
     kb_path: Path = Field(default=REPO_ROOT / "knowledge_base", description="The knowledge base to index.")
@@ -56,9 +58,22 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(
         default=None, description="OpenAI-compatible endpoint; unset = script mode."
     )
-    llm_api_key: str | None = Field(default=None, description="API key for the endpoint.")
+    llm_api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("HUASHU_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="API key for the endpoint; OPENAI_API_KEY when unset.",
+    )
     llm_model: str = Field(default="gpt-4o-mini", description="Chat model name at the endpoint.")
     llm_timeout_s: float = Field(default=20.0, gt=0, description="Seconds before an LLM call gives up.")
+    # ---- LLM drafting (rag/llm): generation and the circuit breaker ----
+    llm_temperature: float = Field(default=0.3, ge=0, le=2, description="Sampling temperature.")
+    llm_max_tokens: int = Field(default=512, gt=0, description="Most tokens the model may write per draft.")
+    llm_breaker_threshold: int = Field(
+        default=3, ge=1, description="Failures in a row after which the LLM is skipped for a cool-down."
+    )
+    llm_breaker_cooldown_s: float = Field(
+        default=30.0, gt=0, description="Seconds the LLM is skipped before one draft probes it again."
+    )
     max_message_chars: int = Field(
         default=2000, gt=0, description="Longer messages are truncated for retrieval."
     )
@@ -79,6 +94,20 @@ class Settings(BaseSettings):
     upload_types: str = Field(
         default="md,txt,docx,pdf,html,htm,yaml,yml",
         description="File types the workspace accepts for upload, comma-separated.",
+    )
+
+    # ---- HTTP API (rag/api, `huashu serve`) ----
+    api_host: str = Field(default="127.0.0.1", description="Address `huashu serve` listens on.")
+    api_port: int = Field(default=8080, ge=1, le=65535, description="Port `huashu serve` listens on.")
+    api_workers: int = Field(default=1, ge=1, description="uvicorn worker processes of `huashu serve`.")
+    api_max_body_bytes: int = Field(
+        default=65536, ge=1024, description="Request bodies larger than this are refused (413)."
+    )
+    api_rate_per_minute: int = Field(
+        default=600, ge=1, description="Requests per minute per API key (a key may set its own)."
+    )
+    api_rate_burst: int = Field(
+        default=30, ge=1, description="Requests a key may send at once above the rate."
     )
 
     # ---- retrieval knobs: None = the tuned default (RetrievalConfig) ----
@@ -114,6 +143,20 @@ class Settings(BaseSettings):
     )
     references_shown: int | None = Field(
         default=None, ge=0, description="At most this many reference chunks per draft."
+    )
+
+    # ---- faults and hostile input: limits and guards of a re-index ----
+    max_reference_mb: float = Field(
+        default=20.0, gt=0, description="A reference document larger than this is refused, not read."
+    )
+    max_reference_chars: int = Field(
+        default=300_000, gt=0, description="A reference document with more text than this is refused."
+    )
+    mass_delete_share: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="A re-index removing more than this share of the index stops (--allow-mass-delete).",
     )
 
     @field_validator("embedding")

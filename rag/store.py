@@ -13,17 +13,22 @@ import base64
 import hashlib
 import json
 import logging
+import os
+import tempfile
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 
-from .errors import ConfigError, HuashuError, StoreUnavailableError
+from .errors import ConfigError, HuashuError
 from .settings import Settings
+from .storeerrors import explain, store_errors
 
 log = logging.getLogger(__name__)
 MANIFEST_ID = "manifest"
 CONFIG_PREFIX = "config:"
 KINDS = ("script", "policy", "reference")
+LOCK_NAME = "huashu-index.lock"
 
 
 @dataclass
@@ -125,11 +130,24 @@ class Store:
         except HuashuError:
             raise
         except Exception as exc:
-            raise StoreUnavailableError(
-                f"连不上向量库 {settings.chroma_url or settings.chroma_dir}：{exc}。"
-                "请检查 Chroma 服务是否在运行、地址是否正确。"
+            raise explain(
+                exc, str(settings.chroma_url or settings.chroma_dir), server=bool(settings.chroma_url)
             ) from exc
         self._collections: dict[str, object] = {}
+
+    @property
+    def server(self) -> bool:
+        """Whether this is a Chroma server (else an embedded store in a directory)."""
+        return bool(self.settings.chroma_url)
+
+    def errors(self):
+        """Return a context in which what Chroma raises becomes a Huashu error with the right next step."""
+        return store_errors(self.location, server=self.server)
+
+    @property
+    def lock_path(self) -> Path:
+        """Return the file whose lock a writer of this store holds (see `lock_path`)."""
+        return lock_path(self.settings)
 
     def reopened(self) -> Store:
         """Return a store on a new client, which sees what other processes wrote since this one opened.
@@ -245,3 +263,35 @@ class Store:
         stale = [i for i in ids if i[len(CONFIG_PREFIX) :] not in keep]
         if stale:
             col.delete(ids=stale)
+
+
+def lock_path(settings: Settings) -> Path:
+    """Return the file a writer of the store `settings` name locks: one per store, whatever the data directory.
+
+    An embedded store keeps it inside its own directory; a server's is named after its address and prefix in
+    the machine's temp directory (writers on other machines are not covered: see the README).
+    """
+    if not settings.chroma_url:
+        return settings.chroma_dir / LOCK_NAME
+    digest = hashlib.sha1(f"{settings.chroma_url}|{settings.collection_prefix}".encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"huashu-index-{digest}.lock"
+
+
+def store_files(directory: Path) -> dict[str, list[int]] | None:
+    """Return a signature of an embedded store's files (path -> [inode, size]; the database by inode only).
+
+    A deleted or replaced file changes it, so a record of "the store holds exactly this" taken with it is not
+    believed once a file went missing. None when the store has no database.
+    """
+    out: dict[str, list[int]] = {}
+    try:
+        db = os.stat(directory / "chroma.sqlite3")
+        out["chroma.sqlite3"] = [db.st_ino, 0]  # SQLite rewrites it in place: its size moves without a writer
+        for entry in os.scandir(directory):
+            if entry.is_dir(follow_symlinks=False):
+                for f in os.scandir(entry.path):
+                    st = f.stat(follow_symlinks=False)
+                    out[f"{entry.name}/{f.name}"] = [st.st_ino, st.st_size]
+    except OSError:
+        return None
+    return out

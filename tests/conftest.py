@@ -7,10 +7,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
-from pgcluster import start_cluster
+from fake_openai import fake_openai, fake_openai_server, llm_app  # noqa: F401  (fixtures: the fake LLM endpoint)
+from pgcluster import free_port, start_cluster
 
 from rag.embeddings import UseM3Embeddings
 from rag.settings import Settings
@@ -39,6 +42,20 @@ def run_cli(app, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, env=env, timeout=120
     )
+
+
+def collect_stream(events) -> tuple[str, list, object]:
+    """Read a `stream_draft`: return the text an agent would see at the end, the deltas, and the result."""
+    from rag import DraftDelta
+
+    shown, deltas, result = "", [], None
+    for e in events:
+        if isinstance(e, DraftDelta):
+            deltas.append(e)
+            shown = e.text if e.reset else shown + e.text
+        else:
+            result = e
+    return shown, deltas, result
 
 
 @pytest.fixture(scope="session")
@@ -97,8 +114,12 @@ DAMAGE_A = script(
 @pytest.fixture
 def mini_kb(tmp_path) -> Path:
     """A small knowledge base in a temp dir: the real brands, tones, rules and two policies, three scripts."""
-    root = tmp_path / "kb"
-    root.mkdir()
+    return build_mini_kb(tmp_path / "kb")
+
+
+def build_mini_kb(root: Path) -> Path:
+    """Write the small knowledge base of `mini_kb` into `root` (for fixtures of a wider scope)."""
+    root.mkdir(parents=True)
     shutil.copy(KB / "brands.yaml", root / "brands.yaml")
     shutil.copytree(KB / "tone", root / "tone")
     if (KB / "compliance").exists():
@@ -188,3 +209,33 @@ def ui_settings(tmp_path_factory, embeddings) -> Settings:
 def ui_env(settings: Settings) -> dict[str, str]:
     """Return the HUASHU_* variables that point a workspace process at `settings`' index."""
     return {"HUASHU_DATA_DIR": str(settings.data_dir), "HUASHU_KB_PATH": str(settings.kb_path)}
+
+
+# ---- a Chroma server (`chroma run`) on 127.0.0.1, shared by the session's server-mode tests ----
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """Start `chroma run` in a temp dir on a free port; yield its URL (tests use their own collection prefix)."""
+    exe = Path(sys.executable).with_name("chroma")
+    if not exe.exists():
+        exe = Path(shutil.which("chroma") or "chroma")
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    proc = subprocess.Popen(
+        [str(exe), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"chroma server did not start (exit {proc.poll()})")
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)

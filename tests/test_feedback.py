@@ -214,6 +214,14 @@ def test_a_store_that_cannot_be_opened_names_the_setting(tmp_path, settings_kw, 
     assert store is None and named in notice
 
 
+def test_a_database_from_a_newer_version_is_a_clear_message(tmp_path):
+    settings = make_settings(tmp_path)
+    with open_feedback_store(settings) as store, store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE feedback_schema_version SET version_num = '9999'")
+    with pytest.raises(FeedbackUnavailableError, match="HUASHU_DATA_DIR.*不会被记录"):
+        open_feedback_store(settings)
+
+
 def test_drafting_goes_on_when_the_store_is_down(huashu_app, tmp_path):
     settings = make_settings(tmp_path, feedback_url="postgresql://huashu@127.0.0.1:9/none")
     store, notice = try_open_feedback_store(settings)

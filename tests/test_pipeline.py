@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from conftest import collect_stream as _collect
 from conftest import make_settings
 
 from rag import (
@@ -18,9 +19,7 @@ from rag import (
     Composed,
     ConfigError,
     DraftContext,
-    DraftDelta,
     Drafter,
-    DraftResult,
     Huashu,
     IndexBusyError,
     IndexNotBuiltError,
@@ -63,17 +62,6 @@ def app_with(huashu_app):
         return Huashu(huashu_app.settings, embeddings=huashu_app.embeddings, drafters={"llm": drafter})
 
     return make
-
-
-def _collect(events) -> tuple[str, list[DraftDelta], DraftResult]:
-    shown, deltas, result = "", [], None
-    for e in events:
-        if isinstance(e, DraftDelta):
-            deltas.append(e)
-            shown = e.text if e.reset else shown + e.text
-        else:
-            result = e
-    return shown, deltas, result
 
 
 def test_script_mode_streams_its_one_piece_and_ends_with_the_result(huashu_app):

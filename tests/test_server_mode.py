@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 from conftest import make_settings, script, write_script
+from pgcluster import free_port
 
 from rag.index import Indexer
 from rag.kb import load_kb
@@ -19,40 +14,6 @@ from rag.retrieve import IndexReader, Retriever
 from rag.store import Store
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory):
-    exe = Path(sys.executable).with_name("chroma")
-    if not exe.exists():
-        exe = Path(shutil.which("chroma") or "chroma")
-    port = _free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen(
-        [str(exe), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"chroma server did not start (exit {proc.poll()})")
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def test_reindex_cycle_against_server(tmp_path, mini_kb, embeddings, chroma_server):
@@ -84,6 +45,6 @@ def test_reindex_cycle_against_server(tmp_path, mini_kb, embeddings, chroma_serv
 def test_unreachable_server_is_a_clear_error(tmp_path, mini_kb):
     from rag.errors import HuashuError
 
-    settings = make_settings(tmp_path, mini_kb, chroma_url=f"http://127.0.0.1:{_free_port()}")
+    settings = make_settings(tmp_path, mini_kb, chroma_url=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(HuashuError, match="Chroma"):
         Store(settings).read_manifest()

@@ -173,7 +173,13 @@ def run_command(args: argparse.Namespace, app_factory: Callable[[], object] | No
     quiet = args.quiet or not sys.stderr.isatty()
     try:
         app = (app_factory or _default_app)()
-        runner = EvalRunner(app, brand=args.brand, today=args.today, modes=args.modes)
+        runner = EvalRunner(
+            app,
+            brand=args.brand,
+            today=args.today,
+            modes=args.modes,
+            draft_mode=getattr(args, "mode", "auto"),
+        )
         for path in outputs:  # fail before a long run, not after it
             path.parent.mkdir(parents=True, exist_ok=True)
         with _Progress(enabled=not quiet) as progress:
@@ -262,6 +268,13 @@ def add_eval_commands(subparsers, app_factory: Callable[[], object] | None = Non
         const=("dense", "keyword"),
         default=(),
         help="also score retrieval dense-only and keyword-only, beside fused (retrieval_by_mode in the JSON)",
+    )
+    run.add_argument(
+        "--mode",
+        choices=("auto", "script", "llm"),
+        default="auto",
+        help="drafting mode: llm runs draft and retrieval cases through the LLM path (HUASHU_LLM_BASE_URL must "
+        "be set; a draft that fell back to script mode fails); auto = llm when configured",
     )
     run.add_argument(
         "--today",

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
+from rag.errors import ConfigError
 from rag.serialize import eval_results_dict, reported_dict
 from rag.tone import tone_problems
 
@@ -56,9 +57,21 @@ class EvalRunner:
     """Run eval cases against one Huashu; `brand` fills in cases that name none, `today` pins policy dates."""
 
     def __init__(
-        self, app, *, brand: str | None = None, today: date | None = None, modes: Sequence[str] = ()
+        self,
+        app,
+        *,
+        brand: str | None = None,
+        today: date | None = None,
+        modes: Sequence[str] = (),
+        draft_mode: str = "auto",
     ):
         self.app = app
+        self.draft_mode = draft_mode  # llm: draft and retrieval cases go through the LLM drafting path
+        self.llm = app.pipeline.drafters.get("llm")
+        if draft_mode == "llm" and self.llm is None:
+            raise ConfigError(
+                "--mode llm 需要大模型：设置 HUASHU_LLM_BASE_URL 和 HUASHU_LLM_MODEL（huashu doctor 可以检查）。"
+            )
         self.modes = tuple(m for m in modes if m != "fused")  # fused is the main run; these run beside it
         self.brand = app.check_brand(brand)
         self.today = today
@@ -112,6 +125,8 @@ class EvalRunner:
         config = self.app.config_summary() | {
             "today": (self.today or date.today()).isoformat(),
             "brand_default": self.brand,
+            "draft_mode": self.draft_mode,
+            "prompt_version": self.llm.version if self.llm is not None else None,
         }
         skipped = sorted(
             evalset.skipped + tuple(more_skipped), key=lambda s: (evalset.files.index(s.file), s.line)
@@ -146,6 +161,8 @@ class EvalRunner:
             )
 
     def _retrieval(self, case: RetrievalCase) -> CaseResult:
+        if self.draft_mode == "llm" and case.brand:  # a draft needs a brand; brand-less cases only retrieve
+            return self._retrieval_through_llm(case)
         t = time.perf_counter()
         found = self.app.retrieve(case.query, brand=case.brand, k=10, today=self.today)
         latency = _ms(t)
@@ -195,9 +212,29 @@ class EvalRunner:
         }
         return score_compliance(case, reported, latency_ms=latency, detail=detail)
 
+    def _retrieval_through_llm(self, case: RetrievalCase) -> CaseResult:
+        """Score the scripts an LLM draft was written from (the sources it shows), as the agent sees them."""
+        t = time.perf_counter()
+        result = self.app.draft(case.query, brand=case.brand, today=self.today, mode="llm")
+        latency = _ms(t)
+        ranked = [Ranked(h.id, h.scenario, round(h.score, 6)) for h in result.sources if h.kind == "script"]
+        detail = {
+            "query": case.query,
+            "brand": case.brand,
+            "expected": {"scenario": case.expected_scenario, "script": case.expected_script},
+            "matched": result.matched,
+            "top": [vars(r) for r in ranked[:TOP_SHOWN]],
+        } | _llm_detail(result)
+        group = case.expected_scenario or next(
+            (r.scenario for r in ranked if r.id == case.expected_script), None
+        )
+        return score_retrieval(
+            case, ranked, matched=result.matched, latency_ms=latency, group=group, detail=detail
+        )
+
     def _draft(self, case: DraftCase) -> CaseResult:
         t = time.perf_counter()
-        result = self.app.draft(case.query, brand=case.brand, today=self.today)
+        result = self.app.draft(case.query, brand=case.brand, today=self.today, mode=self.draft_mode)
         latency = _ms(t)
         leftover = _reported(
             self.app.recheck(result, result.draft).violations
@@ -213,6 +250,10 @@ class EvalRunner:
             blocked=result.blocked,
             block_reason=result.block_reason,
         )
+        if (
+            self.draft_mode == "llm" and result.matched and result.drafter != "llm"
+        ):  # the LLM path was not tested
+            reasons = [*reasons, f"fell back to script mode: {result.fallback_reason}"]
         detail = {
             "query": case.query,
             "brand": case.brand,
@@ -233,8 +274,19 @@ class EvalRunner:
             "filtered": _as_json(_reported(result.violations)),
             "leftover": _as_json(leftover),
             "tone": tone,
-        }
+        } | (_llm_detail(result) if self.draft_mode == "llm" else {})
         return score_draft(case, reasons, latency_ms=latency, detail=detail)
+
+
+def _llm_detail(result) -> dict:
+    """Return what an LLM-path draft recorded: drafter, fallback, citations, tokens, first token."""
+    return {
+        "drafter": result.drafter,
+        "fallback_reason": result.fallback_reason,
+        "citations": list(result.citations),
+        "usage": dict(result.usage),
+        "llm_first_token_ms": result.timings_ms.get("llm_first_token"),
+    }
 
 
 def results_json(run: EvalRun) -> dict:

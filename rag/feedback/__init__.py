@@ -18,6 +18,8 @@ NOT_RECORDING = "反馈库不可用，草稿照常生成，但采纳/修改/拒�
 
 __all__ = [
     "DECISIONS",
+    "ApiKey",
+    "ApiKeys",
     "NOT_RECORDING",
     "REJECT_REASONS",
     "Decision",
@@ -27,7 +29,7 @@ __all__ = [
     "open_feedback_store",
     "try_open_feedback_store",
 ]
-_LAZY = {"Decision": "store", "FeedbackStore": "store"}
+_LAZY = {"Decision": "store", "FeedbackStore": "store", "ApiKey": "keys", "ApiKeys": "keys"}
 
 
 def __getattr__(name: str):
@@ -40,6 +42,7 @@ def __getattr__(name: str):
 
 def open_feedback_store(settings):
     """Open (and migrate) the feedback store the settings name; FeedbackUnavailableError when it cannot."""
+    from alembic.util.exc import CommandError
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -58,6 +61,12 @@ def open_feedback_store(settings):
     try:
         engine = make_engine(database_url(settings))
         upgrade(engine)
+    except CommandError as exc:  # e.g. a database migrated by a newer Huashu than this one
+        engine.dispose()
+        raise FeedbackUnavailableError(
+            f"反馈库（{where}）的结构版本这个版本的 Huashu 不认识：{exc}。请升级 Huashu，"
+            f"或用设置 {setting} 换一个数据库。{NOT_RECORDING}"
+        ) from exc
     except (SQLAlchemyError, OSError, ValueError, ImportError) as exc:
         if engine is not None:
             engine.dispose()

@@ -1,8 +1,8 @@
 """Analytics over decisions: rates and median similarity per group, and the scripts that need work.
 
-Medians come from a histogram of similarity in hundredths counted by the database, so a query reads one
-covering index and returns at most ~100 rows per group however many decisions there are; the median is
-exact to 0.01.
+Medians come from a histogram of similarity in hundredths (`sim_pct`) counted by the database: a query walks
+one covering index in group order (migration 0002) and returns at most ~100 rows per group however many
+decisions there are; the median is exact to 0.01.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, and_, cast, func, select
+from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.engine import Engine
 
 from rag.errors import BadInputError
@@ -24,7 +24,7 @@ GROUPS = dict(zip(GROUP_BY, (DecisionRow.scenario, DecisionRow.script_id, Decisi
                              DecisionRow.mode, DecisionRow.day, DecisionRow.week), strict=True))  # fmt: skip
 _AGO = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
-EDIT_SAMPLE = 200  # the most recent edits of a script that its common edits are counted over
+EDIT_SAMPLE = 50  # the most recent edits of a script that its common edits are counted over
 
 
 def parse_when(value) -> datetime | None:
@@ -54,19 +54,23 @@ def parse_age(value: str) -> timedelta:
     return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
 
 
-def _period(since, until, brand: str | None = None) -> list:
+def _period(since, until, brand: str | None = None, by: str | None = None) -> list:
     conds = []
     if (start := parse_when(since)) is not None:
         conds.append(DecisionRow.decided_at >= start)
+        if by in (
+            "day",
+            "week",
+        ):  # the same bound on the grouping column: its index is then searched by range
+            first = start.date() - timedelta(days=start.weekday() if by == "week" else 0)
+            conds.append(GROUPS[by] >= first.isoformat())
     if (end := parse_when(until)) is not None:
         conds.append(DecisionRow.decided_at < end)
+        if by in ("day", "week"):
+            conds.append(GROUPS[by] <= end.date().isoformat())
     if brand:
         conds.append(DecisionRow.brand == brand)
     return conds
-
-
-def _bucket():
-    return cast(func.round(DecisionRow.similarity * 100), Integer)
 
 
 def median_of_histogram(hist: Counter) -> float | None:
@@ -97,13 +101,13 @@ def _rates(counts: Counter, hist: Counter) -> dict:
     }
 
 
-def _counts(conn, group_col, conds) -> tuple[dict, dict]:
-    """Return {group: Counter(decision)} and {group: Counter(similarity hundredths)}."""
-    bucket = _bucket().label("bucket")
+def _counts(conn, group_col, conds, histogram: bool = True) -> tuple[dict, dict]:
+    """Return {group: Counter(decision)} and {group: Counter(similarity hundredths)} (empty unless asked)."""
+    pct = DecisionRow.sim_pct if histogram else literal_column("NULL")
     query = (
-        select(group_col.label("grp"), DecisionRow.decision, bucket, func.count())
+        select(group_col.label("grp"), DecisionRow.decision, pct, func.count())
         .where(and_(True, *conds))
-        .group_by(group_col, DecisionRow.decision, bucket)
+        .group_by(group_col, DecisionRow.decision, *([pct] if histogram else []))
     )
     counts: dict = defaultdict(Counter)
     hists: dict = defaultdict(Counter)
@@ -121,7 +125,7 @@ def stats(
     if by not in GROUPS:
         raise BadInputError(f"不能按「{by}」分组：可以用 {' / '.join(GROUPS)}。")
     with engine.connect() as conn:
-        counts, hists = _counts(conn, GROUPS[by], _period(since, until, brand))
+        counts, hists = _counts(conn, GROUPS[by], _period(since, until, brand, by))
     rows = [{"by": by, "key": k} | _rates(c, hists[k]) for k, c in counts.items()]
     if by in ("day", "week"):
         return sorted(rows, key=lambda r: r["key"])
@@ -130,41 +134,59 @@ def stats(
 
 def scripts_needing_work(engine: Engine, since=None, min_decisions: int = 5, limit: int = 20) -> list[dict]:
     """Return scripts ranked by how often agents edit or reject them, with their common edits and reasons."""
-    conds = _period(since, None) + [DecisionRow.script_id != ""]
+    conds = _period(since, None)
     with engine.connect() as conn:
-        counts, hists = _counts(conn, DecisionRow.script_id, conds)
+        # Rank on counts alone; similarity histograms only for the scripts that make the list.
+        counts, _ = _counts(
+            conn, DecisionRow.script_id, [*conds, DecisionRow.script_id != ""], histogram=False
+        )
         ranked = []
         for sid, c in counts.items():
-            row = {"script_id": sid} | _rates(c, hists[sid])
-            if row["decisions"] >= min_decisions:
-                row["rework_rate"] = round((c["edited"] + c["rejected"]) / row["decisions"], 4)
-                ranked.append(row)
-        ranked.sort(key=lambda r: (-r["rework_rate"], -r["decisions"], r["script_id"]))
-        ranked = [r for r in ranked if r["rework_rate"] > 0][:limit]
-        for row in ranked:
-            row.update(_script_detail(conn, row["script_id"], conds))
-    return ranked
+            n = sum(c.values())
+            if n >= min_decisions and c["edited"] + c["rejected"]:
+                ranked.append((-(c["edited"] + c["rejected"]) / n, -n, sid))
+        ids = [sid for *_, sid in sorted(ranked)[:limit]]
+        _, hists = (
+            _counts(conn, DecisionRow.script_id, [*conds, DecisionRow.script_id.in_(ids)])
+            if ids
+            else ({}, {})
+        )
+        reasons = _reasons(conn, ids, conds)
+        out = []
+        for sid in ids:
+            c = counts[sid]
+            row = {"script_id": sid} | _rates(c, hists.get(sid, Counter()))
+            row["rework_rate"] = round((c["edited"] + c["rejected"]) / row["decisions"], 4)
+            out.append(row | _script_detail(conn, sid, conds, reasons.get(sid, [])))
+    return out
 
 
-def _script_detail(conn, script_id: str, conds) -> dict:
-    mine = [*conds, DecisionRow.script_id == script_id]
-    reasons = conn.execute(
-        select(DecisionRow.reason, func.count())
-        .where(*mine, DecisionRow.decision == "rejected")
-        .group_by(DecisionRow.reason)
-        .order_by(func.count().desc(), DecisionRow.reason)
-    ).all()
+def _reasons(conn, script_ids: list[str], conds) -> dict[str, list[tuple[str, int]]]:
+    """Return each script's rejection reasons, most common first (one query for all of them)."""
+    out: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    if not script_ids:
+        return out
+    rows = conn.execute(
+        select(DecisionRow.script_id, DecisionRow.reason, func.count())
+        .where(*conds, DecisionRow.script_id.in_(script_ids), DecisionRow.decision == "rejected")
+        .group_by(DecisionRow.script_id, DecisionRow.reason)
+    )
+    for sid, reason, n in sorted(rows, key=lambda r: (r[0], -r[2], r[1] or "")):
+        out[sid].append((reason, n))
+    return out
+
+
+def _script_detail(conn, script_id: str, conds, reasons: list[tuple[str, int]]) -> dict:
     edits = conn.execute(
         select(DraftRow.draft, DecisionRow.final_text, DecisionRow.scenario)
         .join(DraftRow, DraftRow.id == DecisionRow.draft_id)
-        .where(*mine, DecisionRow.decision == "edited")
+        .where(*conds, DecisionRow.script_id == script_id, DecisionRow.decision == "edited")
         .order_by(DecisionRow.decided_at.desc())
         .limit(EDIT_SAMPLE)
     ).all()
-    scenario = edits[0].scenario if edits else _scenario(conn, script_id)
     rejected = sum(n for _, n in reasons)
     return {
-        "scenario": scenario,
+        "scenario": edits[0].scenario if edits else _scenario(conn, script_id),
         "common_edits": common_edits([(e.draft, e.final_text) for e in edits]),
         "edits_sampled": len(edits),
         "rejection_reasons": [{"reason": r, "count": n, "share": round(n / rejected, 3)} for r, n in reasons],

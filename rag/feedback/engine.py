@@ -58,6 +58,8 @@ def _sqlite_connect(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA journal_mode = WAL")
     cur.execute("PRAGMA synchronous = NORMAL")  # in WAL mode: atomic and consistent, fsync at checkpoints
     cur.execute("PRAGMA foreign_keys = ON")
+    cur.execute("PRAGMA cache_size = -32000")  # 32 MB: analytics scan indexes of a million entries
+    cur.execute("PRAGMA mmap_size = 268435456")  # read through the OS page cache without copying
     cur.close()
 
 

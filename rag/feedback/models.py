@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Constraint names fixed by convention, so a migration written by hand names them as the models do.
@@ -60,9 +72,22 @@ class DecisionRow(Base):
 
     __tablename__ = "decisions"
     __table_args__ = (
-        # Covering indexes: each analytics query reads only its index, never the table.
-        Index("ix_decisions_period", "decided_at", "decision", "similarity"),
-        Index("ix_decisions_script", "script_id", "decided_at", "decision", "similarity"),
+        Index("ix_decisions_decided_at", "decided_at"),
+        # Covering indexes, one per grouping of the analytics (migration 0002): a stats query walks one in
+        # group order and counts, never reading the table.
+        *(
+            Index(
+                f"ix_decisions_by_{col}",
+                col,
+                "decision",
+                "sim_pct",
+                *(["brand"] if col != "brand" else []),
+                "decided_at",
+            )
+            for col in ("scenario", "script_id", "brand", "mode", "day", "week")
+        ),
+        # A script's latest edits and its rejection reasons (migration 0003).
+        Index("ix_decisions_script_recent", "script_id", "decision", "decided_at", "reason"),
     )
 
     draft_id: Mapped[str] = mapped_column(
@@ -72,6 +97,7 @@ class DecisionRow(Base):
     final_text: Mapped[str | None] = mapped_column(Text)
     edit_distance: Mapped[int | None] = mapped_column(Integer)
     similarity: Mapped[float | None] = mapped_column(Float)
+    sim_pct: Mapped[int | None] = mapped_column(SmallInteger)  # similarity in hundredths: medians, by index
     reason: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     agent: Mapped[str | None] = mapped_column(String(128))

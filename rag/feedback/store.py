@@ -12,9 +12,10 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -28,6 +29,9 @@ from rag.types import DraftResult, Violation
 
 log = logging.getLogger(__name__)
 
+_DRAFT_FOR_DECISION = select(
+    DraftRow.draft, DraftRow.brand, DraftRow.scenario, DraftRow.script_id, DraftRow.mode
+).where(DraftRow.id == bindparam("id"))
 _RETRY_S = 60.0  # a write still locked out after the busy timeout is retried until this much time passed
 
 
@@ -107,11 +111,7 @@ class FeedbackStore:
         recheck_list = [_violation(v) for v in recheck] if recheck is not None else None
 
         def write(conn):
-            draft = conn.execute(
-                select(
-                    DraftRow.draft, DraftRow.brand, DraftRow.scenario, DraftRow.script_id, DraftRow.mode
-                ).where(DraftRow.id == draft_id)
-            ).first()
+            draft = conn.execute(_DRAFT_FOR_DECISION, {"id": draft_id}).first()
             if draft is None:
                 raise NotFoundError(f"没有找到草稿 {draft_id}：先记录草稿（record_draft），再记录决定。")
             new = _decision_row(
@@ -209,13 +209,19 @@ class FeedbackStore:
         self.close()
 
 
-def _insert_new(conn, model, values: dict) -> bool:
-    """Insert a row unless its primary key is taken (by this or a concurrent writer); return if it was new."""
-    if conn.dialect.name == "postgresql":
+@lru_cache(maxsize=8)
+def _insert_ignoring(dialect: str, model):
+    """Return INSERT … ON CONFLICT DO NOTHING for a table, values bound per call (one cached statement)."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return conn.execute(dialect_insert(model).values(**values).on_conflict_do_nothing()).rowcount == 1
+    return dialect_insert(model).on_conflict_do_nothing()
+
+
+def _insert_new(conn, model, values: dict) -> bool:
+    """Insert a row unless its primary key is taken (by this or a concurrent writer); return if it was new."""
+    return conn.execute(_insert_ignoring(conn.dialect.name, model), values).rowcount == 1
 
 
 def _locked(exc: SQLAlchemyError) -> bool:
@@ -294,6 +300,7 @@ def _decision_row(draft, draft_id, decision, final_text, reason, note, agent, ch
         "final_text": final,
         "edit_distance": distance,
         "similarity": similarity,
+        "sim_pct": None if similarity is None else int(similarity * 100 + 0.5),
         "reason": reason,
         "note": mask_text(note),
         "agent": agent,
