@@ -128,10 +128,13 @@ def _make_draft(app, store, desk: Desk) -> None:
             conversation=ask["conversation"],
             order=_order(),
             script_id=ask["script_id"],
+            mode="auto" if st.session_state.get("use-llm", True) else "script",
         ):
             if isinstance(event, rag.DraftDelta):
                 shown = event.text if event.reset else shown + event.text
-                box.text(shown + " ▌")
+                with box.container():
+                    st.caption("正在起草…（只显示已经通过合规检查的句子）")
+                    st.text(shown + " ▌")
             else:
                 result = event
     except Exception as exc:  # shown in the page; the agent can try again
@@ -323,7 +326,10 @@ def _draft_panel(app, desk: Desk, store, warning: str) -> None:
     key = f"edit-{result.id}"
     if key not in st.session_state:
         st.session_state[key] = desk.edited_text(result.id)
-    st.text_area("草稿（可以直接修改）", key=key, height=170, on_change=_on_edit, args=(desk, result.id))
+    text = st.session_state[key]
+    lines = sum(len(line) // 36 + 1 for line in text.split("\n"))  # about 36 characters a line in this column
+    height = max(150, min(420, 24 * lines + 30))  # the whole draft in view, without a scroll bar
+    st.text_area("草稿（可以直接修改）", key=key, height=height, on_change=_on_edit, args=(desk, result.id))
     _decision_bar(app, desk, store, warning, result)
     _recheck_panel(app, desk, store, warning)
     _explain(app, result)
@@ -342,6 +348,13 @@ def main() -> None:
             index=list(brands).index(desk.brand) if desk.brand in brands else 0,
             format_func=lambda b: f"{brands[b].name}（{b}）",
         )
+        if app.settings.llm_base_url:
+            st.toggle(
+                "用大模型起草",
+                value=True,
+                key="use-llm",
+                help="关掉就用话术模式：更快，不经过大模型。大模型不可用时会自动改用话术模式。",
+            )
         st.button("新会话", on_click=_on_new_conversation, args=(desk,), width="stretch")
         if warning:
             st.warning(warning)

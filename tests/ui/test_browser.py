@@ -48,11 +48,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(ui_settings, tmp_path_factory):
-    """`streamlit run ui/app.py` on a free port of 127.0.0.1, serving the small test index."""
+def server(ui_settings, fake_openai_server, tmp_path_factory):
+    """`streamlit run ui/app.py` on a free port of 127.0.0.1, serving the small test index, with the fake
+    OpenAI-compatible endpoint configured (the agent page can switch between it and script mode)."""
     port = _free_port()
     log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("w")
-    env = os.environ | ui_env(ui_settings) | {"PYTHONPATH": str(REPO)}
+    llm = {f"HUASHU_{k.upper()}": v for k, v in fake_openai_server.settings().items()}
+    env = os.environ | ui_env(ui_settings) | llm | {"PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.address", "127.0.0.1"]
         + ["--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
@@ -115,16 +117,53 @@ def _draft(page, message: str, previous: str) -> tuple[str, float]:
     return page.locator(DRAFT_BOX).input_value(), elapsed
 
 
+def _llm(page, *, on: bool) -> None:
+    """Switch drafting with the LLM on or off in the sidebar."""
+    from playwright.sync_api import expect
+
+    switch = page.get_by_role("switch", name="用大模型起草")
+    switch.set_checked(on, force=True)  # the switch's label takes the pointer: click through it
+    expect(switch).to_be_checked(checked=on)
+
+
+def _llm_streams_into_the_page(page, fake) -> dict:
+    """With the LLM on, the draft appears sentence by sentence before the edit box holds all of it."""
+    from fake_openai import Answer
+
+    page.get_by_role("button", name="新会话").click()
+    _llm(page, on=True)
+    fake.answer(Answer(pace_s=0.08))  # a model writing four characters at a time
+    box = page.get_by_placeholder("顾客的新消息")
+    box.fill("快递到了，盒子压扁了，里面的奶瓶也裂了")
+    start = time.perf_counter()
+    box.press("Enter")
+    partial = page.get_by_text("▌")
+    partial.wait_for(timeout=30000)
+    first_ms = (time.perf_counter() - start) * 1000
+    shown = partial.inner_text().removesuffix("▌").strip()
+    page.screenshot(path=SHOTS / "agent-llm-streaming.png")
+    page.locator(DRAFT_BOX).wait_for(timeout=30000)
+    whole_ms = (time.perf_counter() - start) * 1000
+    final = page.locator(DRAFT_BOX).input_value()
+    assert shown and final.startswith(shown) and len(shown) < len(final)
+    page.get_by_text("大模型 · 场景 damaged_or_missing").wait_for()
+    page.screenshot(path=SHOTS / "agent-llm-draft.png")
+    return {"first_ms": first_ms, "whole_ms": whole_ms}
+
+
 def _draft_id(page) -> str:
     return page.url.split("draft=", 1)[1].split("&", 1)[0]
 
 
-def test_an_agent_drafts_edits_and_sends_and_every_page_renders(server, browser, ui_settings):
+def test_an_agent_drafts_edits_and_sends_and_every_page_renders(
+    server, browser, ui_settings, fake_openai_server
+):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page()
     page.goto(server)
     page.get_by_placeholder("顾客的新消息").wait_for(timeout=60000)
     store = rag.open_feedback_store(ui_settings)
+    _llm(page, on=False)  # script mode: what `make run` serves offline
     timings, previous = [], ""
     for message in WARM_UP:  # several drafts: click-to-visible p50, then one accepted with a double click
         previous, ms = _draft(page, message, previous)
@@ -153,6 +192,8 @@ def test_an_agent_drafts_edits_and_sends_and_every_page_renders(server, browser,
     assert page.get_by_text(SHIPPING).count() == 1
     page.screenshot(path=SHOTS / "agent-after-reload.png")
 
+    streamed = _llm_streams_into_the_page(page, fake_openai_server)
+
     page.set_viewport_size({"width": 1440, "height": 2400})  # the long pages whole in one screenshot
     page.get_by_role("link", name="知识库").click()
     query = page.get_by_placeholder("例如")
@@ -178,6 +219,8 @@ def test_an_agent_drafts_edits_and_sends_and_every_page_renders(server, browser,
         "p50_ms": round(statistics.median(later)),
         "max_ms": round(max(later)),
         "target_ms": 500,
+        "llm_first_text_ms": round(streamed["first_ms"]),
+        "llm_whole_draft_ms": round(streamed["whole_ms"]),
         "cores": os.cpu_count(),
         "load_average": os.getloadavg(),
     }
