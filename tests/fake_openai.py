@@ -48,6 +48,7 @@ class Answer:
     error_code: str | None = None
     delay_s: float = 0.0
     chunk_chars: int = 4
+    pace_s: float = 0.0  # a streamed answer waits this long between chunks (a model writing as it goes)
 
 
 @dataclass
@@ -270,12 +271,18 @@ def _handler(server: FakeOpenAI):
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 events.append(_chunk(body, {"content": piece}, None))
+                if answer.pace_s:
+                    self._send_events(events)
+                    events = []
+                    release.wait(answer.pace_s)
             events.append(_chunk(body, {}, "stop"))
             if (body.get("stream_options") or {}).get("include_usage"):
                 events.append(_chunk(body, None, None) | {"choices": [], "usage": _usage(body, text)})
             self._send_events(events, done=True)
 
         def _send_events(self, events: list[dict], done: bool = False) -> None:
+            if not events and not done:
+                return  # an empty chunk would end the chunked body
             data = "".join(f"data: {json.dumps(e, ensure_ascii=False)}\n\n" for e in events)
             if done:
                 data += "data: [DONE]\n\n"

@@ -128,10 +128,13 @@ def _make_draft(app, store, desk: Desk) -> None:
             conversation=ask["conversation"],
             order=_order(),
             script_id=ask["script_id"],
+            mode="auto" if st.session_state.get("use-llm", True) else "script",
         ):
             if isinstance(event, rag.DraftDelta):
                 shown = event.text if event.reset else shown + event.text
-                box.text(shown + " ▌")
+                with box.container():
+                    st.caption("正在起草…（只显示已经通过合规检查的句子）")
+                    st.text(shown + " ▌")
             else:
                 result = event
     except Exception as exc:  # shown in the page; the agent can try again
@@ -149,12 +152,17 @@ def _make_draft(app, store, desk: Desk) -> None:
 
 
 # ---- rendering ----
+CONVERSATION_HEIGHT = 560  # px: a long conversation scrolls inside, so the message box stays in view
+
+
 def _conversation(desk: Desk) -> None:
     if not desk.turns:
         st.caption("还没有消息。把顾客发来的话粘贴到下面的输入框，按回车就会生成草稿。")
+        return
+    box = st.container(height=CONVERSATION_HEIGHT if len(desk.turns) > 3 else "content", border=False)
     for turn in desk.turns:
         customer = turn["role"] == "customer"
-        with st.chat_message(
+        with box.chat_message(
             "user" if customer else "assistant",
             avatar=":material/person:" if customer else ":material/support_agent:",
         ):
@@ -214,9 +222,9 @@ def _explain(app, result: rag.DraftResult) -> None:
             [
                 {
                     "类型": h.kind,
-                    "id": h.id,
-                    "场景": h.scenario,
                     "得分": round(h.score, 3),
+                    "场景": h.scenario,
+                    "id": h.id,
                     "向量": round(h.dense_score, 3),
                     "关键词": round(h.keyword_score, 3),
                     "匹配内容": h.matched_text,
@@ -302,6 +310,11 @@ def _draft_panel(app, desk: Desk, store, warning: str) -> None:
     if result is None:
         if not desk.turns:
             st.info("草稿会出现在这里。")
+        elif desk.turns[-1]["role"] == "agent":
+            st.info("回复已发出。顾客再发消息时，把它粘贴到左下角的输入框，按回车生成下一条草稿。")
+        else:
+            st.info("这条消息还没有草稿。")
+            st.button("生成草稿", key="draft-now", on_click=desk.ask, args=(None,))
         return
     if desk.stale:
         st.warning("顾客在这条草稿之后又发了消息，草稿可能已经答非所问。")
@@ -313,7 +326,10 @@ def _draft_panel(app, desk: Desk, store, warning: str) -> None:
     key = f"edit-{result.id}"
     if key not in st.session_state:
         st.session_state[key] = desk.edited_text(result.id)
-    st.text_area("草稿（可以直接修改）", key=key, height=170, on_change=_on_edit, args=(desk, result.id))
+    text = st.session_state[key]
+    lines = sum(len(line) // 36 + 1 for line in text.split("\n"))  # about 36 characters a line in this column
+    height = max(150, min(420, 24 * lines + 30))  # the whole draft in view, without a scroll bar
+    st.text_area("草稿（可以直接修改）", key=key, height=height, on_change=_on_edit, args=(desk, result.id))
     _decision_bar(app, desk, store, warning, result)
     _recheck_panel(app, desk, store, warning)
     _explain(app, result)
@@ -332,6 +348,13 @@ def main() -> None:
             index=list(brands).index(desk.brand) if desk.brand in brands else 0,
             format_func=lambda b: f"{brands[b].name}（{b}）",
         )
+        if app.settings.llm_base_url:
+            st.toggle(
+                "用大模型起草",
+                value=True,
+                key="use-llm",
+                help="关掉就用话术模式：更快，不经过大模型。大模型不可用时会自动改用话术模式。",
+            )
         st.button("新会话", on_click=_on_new_conversation, args=(desk,), width="stretch")
         if warning:
             st.warning(warning)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import streamlit as st
@@ -10,6 +11,7 @@ import rag
 from ui import common
 
 SETS = Path(__file__).resolve().parent.parent / "evals" / "sets"
+KIND_LABELS = {"retrieval": "检索", "draft": "草稿"}
 HEADLINE = {
     "retrieval.hit_at_1": "检索 hit@1",
     "retrieval.hit_at_3": "检索 hit@3",
@@ -26,7 +28,12 @@ def _pick(s: rag.Settings) -> tuple[list[str], str]:
     chosen = st.multiselect(
         "评测集", bundled, default=[b for b in bundled if b == "retrieval_dev.jsonl"], key="eval-files"
     )
-    uploaded = st.file_uploader("或者上传一个评测集（JSON Lines）", type=["jsonl"], key="eval-upload")
+    uploaded = st.file_uploader(
+        "或者上传一个评测集（JSON Lines）",
+        type=["jsonl"],
+        key="eval-upload",
+        max_upload_size=max(1, math.ceil(s.upload_max_mb)),
+    )
     files = [str(SETS / name) for name in chosen]
     label = "+".join(Path(n).stem for n in chosen)
     if uploaded is not None:
@@ -81,18 +88,30 @@ def _confusion(results: dict) -> None:
         return
     st.caption("场景混淆：期望的场景（行）× 检索到的第一个场景（列）；对角线以外是检索的失误")
     rows = [{"期望": e, "检索到": g, "条数": n} for (e, g), n in pairs.items()]
+    scenarios = sorted({e for e, _ in pairs} | {g for _, g in pairs})  # one order on both axes: a diagonal
     st.vega_lite_chart(
         rows,
         {
             "mark": {"type": "rect", "tooltip": True},
             "encoding": {
-                "x": {"field": "检索到", "type": "nominal", "axis": {"labelAngle": -45}},
-                "y": {"field": "期望", "type": "nominal"},
+                "x": {
+                    "field": "检索到",
+                    "type": "nominal",
+                    "scale": {"domain": scenarios},
+                    "axis": {"labelAngle": -50, "labelOverlap": False, "labelLimit": 160},
+                },
+                "y": {
+                    "field": "期望",
+                    "type": "nominal",
+                    "scale": {"domain": scenarios},
+                    "axis": {"labelOverlap": False, "labelLimit": 160},
+                },
                 "color": {"field": "条数", "type": "quantitative", "scale": {"scheme": "blues"}},
             },
-            "height": 520,
+            "width": {"step": 20},
+            "height": {"step": 20},
         },
-        width="stretch",
+        width="content",
     )
 
 
@@ -100,13 +119,14 @@ def _details(results: dict) -> None:
     _headline(results)
     _confusion(results)
     per_scenario, per_category = results.get("per_scenario") or {}, results.get("per_category") or {}
-    left, right = st.columns(2)
-    if per_scenario:
-        left.caption("各场景")
-        left.dataframe([{"场景": k} | _flat(v) for k, v in per_scenario.items()], hide_index=True)
+    for kind, groups in per_scenario.items():  # {retrieval: {scenario: {cases, hit_at_1, …}}, draft: …}
+        st.caption(f"各场景（{KIND_LABELS.get(kind, kind)}）")
+        st.dataframe([{"场景": g} | _scalars(m) for g, m in groups.items()], hide_index=True, width="stretch")
     if per_category:
-        right.caption("各合规类别")
-        right.dataframe([{"类别": k} | _flat(v) for k, v in per_category.items()], hide_index=True)
+        st.caption("各合规类别")
+        st.dataframe(
+            [{"类别": c} | _scalars(m) for c, m in per_category.items()], hide_index=True, width="stretch"
+        )
     failures = results.get("failures", [])
     with st.expander(f"没通过的 {len(failures)} 条"):
         st.dataframe(
@@ -119,15 +139,8 @@ def _details(results: dict) -> None:
         )
 
 
-def _flat(row: dict) -> dict:
-    """Return a nested metrics row ({retrieval: {hit_at_1: …}}) as flat columns (retrieval.hit_at_1)."""
-    out = {}
-    for key, value in row.items():
-        if isinstance(value, dict):
-            out |= {f"{key}.{k}": v for k, v in value.items() if not isinstance(v, dict | list)}
-        elif not isinstance(value, list):
-            out[key] = value
-    return out
+def _scalars(row: dict) -> dict:
+    return {k: v for k, v in row.items() if not isinstance(v, dict | list)}
 
 
 def _history(s: rag.Settings) -> None:
@@ -137,10 +150,11 @@ def _history(s: rag.Settings) -> None:
         st.info("还没有评测记录：选好评测集，点“运行评测”。")
         return
     names = [r["name"] for r in runs]
+    measured = [k for k in HEADLINE if any(rag.run_metric(r["results"], k) is not None for r in runs)]
     st.dataframe(
         [
             {"评测": r["name"], "评测集": "、".join(r["files"]), "条数": r["cases"]}
-            | {label: rag.run_metric(r["results"], key) for key, label in HEADLINE.items()}
+            | {HEADLINE[k]: rag.run_metric(r["results"], k) for k in measured}
             for r in runs
         ],
         hide_index=True,
