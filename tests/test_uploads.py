@@ -51,7 +51,7 @@ def test_a_bad_upload_is_refused_with_its_reason_and_nothing_is_written(tmp_path
     "kind,name,data,path",
     [
         ("reference", "../指南.md", "# 指南\n付款后24小时内发货。".encode(), "references/指南.md"),
-        ("script", "new.yml", "- id: x\n  scenario: greeting\n".encode(), "scripts/uploaded/new.yml"),
+        ("script", "new.yml", b"- id: x\n  scenario: greeting\n", "scripts/uploaded/new.yml"),
         ("policy", "p.md", POLICY.encode(), "policies/p.md"),
     ],
 )
