@@ -16,6 +16,10 @@ _EXPORTS = {
     "Drafter": "drafters",
     "ScriptDrafter": "drafters",
     "DraftDelta": "pipeline",
+    "LLMConfig": "llm",
+    "LLMDrafter": "llm",
+    "PROMPT_VERSION": "prompts",
+    "run_checks": "doctor",
     "Generation": "serving",
     "IndexReport": "index",
     "KnowledgeBase": "kb",
@@ -102,6 +106,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
     from .app import Huashu  # noqa: F401
+    from .doctor import run_checks  # noqa: F401
     from .drafters import Composed, DraftContext, Drafter, ScriptDrafter  # noqa: F401
     from .errors import (  # noqa: F401
         BadInputError,
@@ -140,7 +145,9 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     )
     from .index import IndexReport  # noqa: F401
     from .kb import KnowledgeBase, load_kb  # noqa: F401
+    from .llm import LLMConfig, LLMDrafter  # noqa: F401
     from .pipeline import DraftDelta  # noqa: F401
+    from .prompts import PROMPT_VERSION  # noqa: F401
     from .reader import RetrievalConfig  # noqa: F401
     from .retrieve import Retrieval  # noqa: F401
     from .serialize import (  # noqa: F401

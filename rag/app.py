@@ -102,7 +102,14 @@ class Huashu:
         if previous is not None and self._probe() not in self._written:
             # another process wrote this generation: an embedded client only sees it when opened anew
             store = self._store = store.reopened()
-        return load_generation(store, self.embeddings, self.retrieval_config, self.settings.kb_path, previous)
+        return load_generation(
+            store,
+            self.embeddings,
+            self.retrieval_config,
+            self.settings.kb_path,
+            previous,
+            wait_s=self.settings.store_wait_s,
+        )
 
     def _probe(self) -> int | None:
         state = self.store.manifest_gen()

@@ -27,6 +27,7 @@ from .kbconfig import RULES_FILE, ServingConfig, parse_config
 from .normalize import normalize
 from .store import KINDS, Manifest, Store, record_id, space_id, store_files
 from .storeerrors import explain as store_explain
+from .storelock import io_lock
 from .types import ALL_BRANDS, Policy, ReferenceChunk, Script
 
 if TYPE_CHECKING:
@@ -285,6 +286,7 @@ class Indexer:
         self.lock_path = lock_path or store.lock_path  # the store's own: two data directories share it
         self.space = space_id(embeddings.name)
         self.mass_delete_share = mass_delete_share
+        self._io = io_lock(store)  # held while this run touches Chroma's files (see storelock)
         self._stamp = NoopStamp(store.settings, embeddings.name)
 
     def run(
@@ -303,9 +305,13 @@ class Indexer:
         """
         with self.store.errors():
             with _Lock(self.lock_path):
-                return self._run(
-                    kb, full=full, progress=progress, allow_mass_delete=allow_mass_delete, repair=repair
-                )
+                try:
+                    self._io.acquire(shared=False)  # loaders finish within seconds
+                    return self._run(
+                        kb, full=full, progress=progress, allow_mass_delete=allow_mass_delete, repair=repair
+                    )
+                finally:
+                    self._io.close()
 
     def _run(
         self,
@@ -483,9 +489,12 @@ class Indexer:
         for chunk in _item_batches(records, WRITE_BATCH):
             texts = list(dict.fromkeys(r.text for r in chunk if r.metadata["variant"] != CENTROID))
             embedded += len(texts)
-            vectors = dict(
-                zip(texts, np.asarray(self.embeddings.embed_documents(texts), dtype=np.float32), strict=True)
-            )
+            self._io.release()  # embedding touches no store file: let other processes load meanwhile
+            try:
+                embedded_texts = self.embeddings.embed_documents(texts)
+            finally:
+                self._io.acquire(shared=False)  # loaders finish within seconds
+            vectors = dict(zip(texts, np.asarray(embedded_texts, dtype=np.float32), strict=True))
             by_collection: dict[str, list[tuple[Record, list[float]]]] = {}
             for r in chunk:
                 vec = _centroid(chunk, r, vectors) if r.metadata["variant"] == CENTROID else vectors[r.text]

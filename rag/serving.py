@@ -22,6 +22,7 @@ from .errors import BadInputError, ConfigError, HuashuError
 from .kbconfig import BRANDS_FILE, RULES_FILE, ServingConfig, parse_config
 from .reader import IndexReader, RetrievalConfig
 from .store import Store
+from .storelock import StoreBusyError, io_lock
 from .types import Brand, ToneProfile
 
 log = logging.getLogger(__name__)
@@ -73,15 +74,24 @@ def load_generation(
     config: RetrievalConfig,
     kb_path: Path,
     previous: Generation | None = None,
+    wait_s: float = 30.0,
 ) -> Generation:
-    """Build the generation the manifest names; reuse the previous one's parsed config when it is unchanged."""
+    """Build the generation the manifest names; reuse the previous one's parsed config when it is unchanged.
+
+    While a re-index in another process writes the store's files, a first load waits up to `wait_s` seconds
+    and a reload does not wait at all (`StoreBusyError`): the previous generation keeps serving meanwhile."""
     from .compliance import ComplianceFilter
 
     started = time.perf_counter()
-    with store.errors():  # a damaged, read-only or full store says so, with the next step
-        manifest = store.read_manifest()
-        reader = IndexReader(store, embeddings, config, manifest, previous.reader if previous else None)
-        reader.warm()
+    lock = io_lock(store)
+    try:
+        lock.acquire(shared=True, wait_s=0 if previous is not None else wait_s)
+        with store.errors():  # a damaged, read-only or full store says so, with the next step
+            manifest = store.read_manifest()
+            reader = IndexReader(store, embeddings, config, manifest, previous.reader if previous else None)
+            reader.warm()
+    finally:
+        lock.close()
     manifest = reader.manifest
     notices: list[str] = []
     if previous is not None and manifest.config and previous.config.hash == manifest.config:
@@ -210,6 +220,8 @@ class GenerationHolder:
             current = self._current
             try:
                 self.reload(if_newer_than=current.gen if current else None)
+            except StoreBusyError:  # a re-index in another process is writing: look again next time
+                log.debug("store busy, still serving generation %s", current and current.gen)
             except HuashuError as exc:
                 self.last_error = str(exc)
                 log.warning("reload failed, still serving generation %s: %s", current and current.gen, exc)

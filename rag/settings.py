@@ -158,6 +158,11 @@ class Settings(BaseSettings):
         le=1,
         description="A re-index removing more than this share of the index stops (--allow-mass-delete).",
     )
+    store_wait_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a process waits for a re-index in another process to finish writing the store.",
+    )
 
     @field_validator("embedding")
     @classmethod

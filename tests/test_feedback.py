@@ -22,6 +22,7 @@ from rag import (
     open_feedback_store,
     try_open_feedback_store,
 )
+from rag.feedback import keys  # noqa: F401  (the API keys' table belongs to the schema too)
 from rag.feedback.engine import alembic_config, database_url, downgrade, make_engine, upgrade
 from rag.feedback.models import Base
 from rag.types import DraftRequest, Hit, Turn, Violation

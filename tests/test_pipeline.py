@@ -30,6 +30,7 @@ from rag import (
 )
 from rag import errors as E
 from rag.compliance import ComplianceFilter, Rule
+from rag.store import lock_path
 
 SHIP = "付款两天了怎么还没发货"
 
@@ -194,9 +195,9 @@ def test_every_error_has_a_code(cls, code):
 
 def test_a_second_reindex_of_the_same_store_is_busy(tmp_path, mini_kb, embeddings):
     settings = make_settings(tmp_path, mini_kb)
-    lock = settings.data_dir / "index.lock"
+    lock = lock_path(settings)  # the store's lock, whatever data directory a re-index runs from
     lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "w") as held:
+    with open(lock, "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a re-index running in another process holds it
         with pytest.raises(IndexBusyError, match="另一个重新索引正在进行"):
             Huashu(settings, embeddings=embeddings).index()

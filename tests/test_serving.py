@@ -144,7 +144,7 @@ def test_threads_drafting_through_generation_swaps_each_see_one_generation(tmp_p
 
 
 @pytest.mark.slow
-def test_reload_blocks_no_draft_for_more_than_50_ms(tmp_path, embeddings):
+def test_reload_blocks_no_draft_for_more_than_50_ms_over_quiet_drafts(tmp_path, embeddings):
     """At the starter knowledge base: another process re-indexes an edited script; drafts keep flowing here
     while this process builds the next generation aside and swaps it in."""
     from conftest import KB
@@ -190,8 +190,12 @@ def test_reload_blocks_no_draft_for_more_than_50_ms(tmp_path, embeddings):
         (end - start) * 1000 for start, end in drafts if any(start < b and end > a for a, b, _ in windows)
     ]
     assert len(during) >= 3, (windows, len(drafts))  # drafts really overlapped the reloads
-    typical = statistics.median(quiet)
-    assert max(during) - typical < 50, f"quiet p50 {typical:.1f} ms; drafts during reloads {sorted(during)}"
+    # Against this run's own quiet drafts, so a busy machine moves both sides: a reload that starves drafts
+    # (the bug this guards: every overlapping draft 60-100 ms slower) lifts the median and the worst case alike.
+    typical, worst = statistics.median(quiet), max(quiet)
+    said = f"quiet p50 {typical:.1f} ms, max {worst:.1f} ms; drafts during reloads {sorted(during)}"
+    assert statistics.median(during) - typical < 25, said
+    assert max(during) - worst < 50, said
 
 
 def test_reference_document_is_served_as_a_reference_source(tmp_path, mini_kb, embeddings):

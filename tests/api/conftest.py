@@ -139,7 +139,7 @@ def server_env(root: Path, kb: Path, **settings) -> dict:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped when tests/api is done: no idle workers polling after it
 def api_server(tmp_path_factory, chroma_server, fake_openai_server):
     """Index a small knowledge base into the Chroma server, make keys, and serve it with two workers that
     draft through the fake OpenAI server in mode auto or llm (mode script stays script)."""

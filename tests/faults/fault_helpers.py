@@ -12,6 +12,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+from conftest import make_settings
+
 from rag.settings import Settings
 
 PR_CAPBSET_DROP = 24
@@ -119,3 +122,13 @@ def fresh(settings: Settings, embeddings):
 
     SharedSystemClient.clear_system_cache()
     return Huashu(settings, embeddings=embeddings)
+
+
+@pytest.fixture(name="indexed")
+def indexed_fixture(tmp_path, mini_kb, embeddings) -> Settings:
+    """Settings over the small knowledge base, indexed once (generation 1)."""
+    from rag import Huashu
+
+    settings = make_settings(tmp_path, mini_kb)
+    Huashu(settings, embeddings=embeddings).index()
+    return settings

@@ -5,18 +5,17 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import make_settings, script, write_script
-from fault_helpers import cli, fresh, serve, without_override
+from conftest import script, write_script
+from fault_helpers import (
+    cli,
+    fresh,
+    indexed_fixture,  # noqa: F401 (the fixture `indexed`)
+    serve,
+    without_override,
+)
 
 from rag import ConfigError, Huashu, KnowledgeBaseError, load_settings
 from rag.errors import MassDeleteError
-
-
-@pytest.fixture
-def indexed(tmp_path, mini_kb, embeddings):
-    settings = make_settings(tmp_path, mini_kb)
-    Huashu(settings, embeddings=embeddings).index()
-    return settings
 
 
 def test_moved_away_scripts_directory_stops_the_run_and_the_index_keeps_serving(

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_settings
-from fault_helpers import cli, fresh, serve
-
-from rag import Huashu
-
-
-@pytest.fixture
-def indexed(tmp_path, mini_kb, embeddings):
-    settings = make_settings(tmp_path, mini_kb)
-    Huashu(settings, embeddings=embeddings).index()
-    return settings
+from fault_helpers import (
+    cli,
+    fresh,
+    indexed_fixture,  # noqa: F401 (the fixture `indexed`)
+    serve,
+)
 
 
 def _break_brands(kb):

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from conftest import make_settings, script, write_script
-from fault_helpers import cli, draft_json, file_size_limit, fresh, serve, tree_mode, without_override
+from conftest import script, write_script
+from fault_helpers import (
+    cli,
+    draft_json,
+    file_size_limit,
+    fresh,
+    indexed_fixture,  # noqa: F401 (the fixture `indexed`)
+    serve,
+    tree_mode,
+    without_override,
+)
 
 from rag import Huashu
 
@@ -14,13 +22,6 @@ MANY = [
     script(f"bulk_{i}", examples=[f"第{i}号问题的第{j}种问法，麻烦尽快处理一下好吗" * 3 for j in range(8)])
     for i in range(40)
 ]
-
-
-@pytest.fixture
-def indexed(tmp_path, mini_kb, embeddings):
-    settings = make_settings(tmp_path, mini_kb)
-    Huashu(settings, embeddings=embeddings).index()
-    return settings
 
 
 def test_full_disk_during_reindex_is_a_clear_message_and_the_last_index_serves_until_space_is_back(indexed):
