@@ -211,6 +211,32 @@ def ui_env(settings: Settings) -> dict[str, str]:
     return {"HUASHU_DATA_DIR": str(settings.data_dir), "HUASHU_KB_PATH": str(settings.kb_path)}
 
 
+def open_workspace(settings: Settings, monkeypatch, page: str | None = None, **query):
+    """Open the workspace over `settings` in Streamlit's AppTest, as a fresh browser session would."""
+    from streamlit.testing.v1 import AppTest
+
+    for name, value in ui_env(settings).items():
+        monkeypatch.setenv(name, value)
+    at = AppTest.from_file(str(REPO / "ui" / "app.py"), default_timeout=60)
+    at.query_params.update(query)
+    at.run()
+    return at.switch_page(f"views/{page}.py").run() if page else at
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, what: str, seconds: float) -> None:
+    """Wait until `url` answers; fail the test when `proc` exits or `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"{what} did not start (exit {proc.poll()})")
+            time.sleep(0.2)
+
+
 # ---- a Chroma server (`chroma run`) on 127.0.0.1, shared by the session's server-mode tests ----
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory):
@@ -226,16 +252,7 @@ def chroma_server(tmp_path_factory):
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"chroma server did not start (exit {proc.poll()})")
-            time.sleep(0.2)
+    wait_until_up(f"{url}/api/v2/heartbeat", proc, "chroma server", 30)
     yield url
     proc.terminate()
     proc.wait(timeout=10)

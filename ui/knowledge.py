@@ -12,6 +12,7 @@ from ui import common
 
 KIND_LABELS = {"reference": "参考资料", "script": "话术（YAML）", "policy": "政策（Markdown）"}
 RATES = {"acceptance_rate": "采纳率", "edit_rate": "修改率", "rejection_rate": "拒绝率"}
+RATE_COLORS = ["#2e9e5b", "#f0a202", "#d64545"]  # accepted green, edited amber, rejected red (RATES' order)
 REPORT_LISTS = {
     "added": "新增",
     "updated": "更新",
@@ -210,12 +211,15 @@ def _analytics() -> None:
         return
     st.caption("各场景的采纳 / 修改 / 拒绝率")
     st.bar_chart(
-        {RATES[r]: {row["key"]: row[r] for row in by_scenario} for r in RATES}, horizontal=True, stack=True
+        {RATES[r]: {row["key"]: row[r] for row in by_scenario} for r in RATES},
+        horizontal=True,
+        stack=True,
+        color=RATE_COLORS,
     )
     by_day = common.attempt(store.stats, since=since, by="day") or []
     if len(by_day) > 1:
         st.caption("按天")
-        st.line_chart({RATES[r]: {row["key"]: row[r] for row in by_day} for r in RATES})
+        st.line_chart({RATES[r]: {row["key"]: row[r] for row in by_day} for r in RATES}, color=RATE_COLORS)
     by_script = common.attempt(store.stats, since=since, by="script") or []
     with st.expander("各话术的数字"):
         st.dataframe(

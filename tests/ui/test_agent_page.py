@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import REPO, ui_env
+from conftest import REPO, open_workspace
 from streamlit.testing.v1 import AppTest
 
 import rag
@@ -18,15 +18,7 @@ ORDER = {"order_id": "2026112200001", "paid_at": "11月22日 10:05", "order_stat
 @pytest.fixture
 def page(ui_settings, monkeypatch):
     """Open the workspace as a fresh browser session would (optionally with a query string)."""
-    for name, value in ui_env(ui_settings).items():
-        monkeypatch.setenv(name, value)
-
-    def open_page(**query) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=60)
-        at.query_params.update(query)
-        return at.run()
-
-    return open_page
+    return lambda **query: open_workspace(ui_settings, monkeypatch, **query)
 
 
 @pytest.fixture(scope="module")
@@ -86,12 +78,18 @@ def test_a_second_submit_of_a_decision_changes_nothing(page, store):
     ]
 
 
-def test_send_edited_rechecks_and_records_the_text_sent(page, store):
-    at = page()
+def send_edited(at: AppTest, added: str) -> tuple[rag.DraftResult, str]:
+    """Draft for the shipping message, add `added` to the draft and send it; return the draft and the text."""
     draft = say(at, SHIPPING)
-    edited = draft.draft + "我们会尽快处理。"
+    edited = draft.draft + added
     edit(at, draft, edited)
     click(at, f"send-{draft.id}")
+    return draft, edited
+
+
+def test_send_edited_rechecks_and_records_the_text_sent(page, store):
+    at = page()
+    draft, edited = send_edited(at, "我们会尽快处理。")
     decision = store.get_decision(draft.id)
     assert (decision.decision, decision.final_text, decision.recheck) == ("edited", edited, [])
     assert at.session_state["desk"].turns[-1]["text"] == edited
@@ -99,10 +97,7 @@ def test_send_edited_rechecks_and_records_the_text_sent(page, store):
 
 def test_an_edit_the_filter_objects_to_waits_for_the_agent_to_confirm(page, store):
     at = page()
-    draft = say(at, SHIPPING)
-    edited = draft.draft + "这款100%有效，不满意随便退！"
-    edit(at, draft, edited)
-    click(at, f"send-{draft.id}")
+    draft, edited = send_edited(at, "这款100%有效，不满意随便退！")
     assert store.get_decision(draft.id) is None
     assert any("合规过滤器还发现" in w.value for w in at.warning)
     assert any("随便退" in t.value for t in at.text)
@@ -114,9 +109,7 @@ def test_an_edit_the_filter_objects_to_waits_for_the_agent_to_confirm(page, stor
 
 def test_the_filtered_text_can_replace_the_edit(page, store):
     at = page()
-    draft = say(at, SHIPPING)
-    edit(at, draft, draft.draft + "这款100%有效。")
-    click(at, f"send-{draft.id}")
+    draft, _ = send_edited(at, "这款100%有效。")
     click(at, f"usefiltered-{draft.id}")
     fixed = at.text_area(key=f"edit-{draft.id}").value
     assert "100%有效" not in fixed and store.get_decision(draft.id) is None

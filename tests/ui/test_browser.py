@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import REPO, ui_env
+from conftest import REPO, free_port, ui_env, wait_until_up
 
 import rag
 
@@ -41,17 +39,11 @@ SHIPPING = "我前天就付款了，怎么还没发货？"
 WARM_UP = ["快递什么时候能到", "发票怎么开", "我想取消订单", "地址写错了能改吗"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(ui_settings, fake_openai_server, tmp_path_factory):
     """`streamlit run ui/app.py` on a free port of 127.0.0.1, serving the small test index, with the fake
     OpenAI-compatible endpoint configured (the agent page can switch between it and script mode)."""
-    port = _free_port()
+    port = free_port()
     log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("w")
     llm = {f"HUASHU_{k.upper()}": v for k, v in fake_openai_server.settings().items()}
     env = os.environ | ui_env(ui_settings) | llm | {"PYTHONPATH": str(REPO)}
@@ -64,18 +56,7 @@ def server(ui_settings, fake_openai_server, tmp_path_factory):
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start: see {log.name}")
-        time.sleep(0.2)
+    wait_until_up(f"{url}/_stcore/health", proc, f"streamlit (log: {log.name})", 60)
     yield url
     proc.terminate()
     proc.wait(timeout=20)

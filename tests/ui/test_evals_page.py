@@ -6,12 +6,11 @@ import json
 import time
 
 import pytest
-from conftest import REPO, ui_env
+from conftest import open_workspace
 from streamlit.testing.v1 import AppTest
 
 import rag
 
-APP = str(REPO / "ui" / "app.py")
 CASES = [
     {"id": "r1", "kind": "retrieval", "query": "我昨天付款的，怎么还没发货", "brand": "jianyi",
      "expected_scenario": "shipping_delay"},
@@ -30,10 +29,7 @@ EVAL_FILE = (
 
 @pytest.fixture
 def evals(ui_settings, monkeypatch):
-    for name, value in ui_env(ui_settings).items():
-        monkeypatch.setenv(name, value)
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    return at.switch_page("views/evals.py").run()
+    return open_workspace(ui_settings, monkeypatch, "evals")
 
 
 def _run_eval(at: AppTest) -> None:

@@ -5,21 +5,17 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import REPO, ui_env
+from conftest import open_workspace
 from streamlit.testing.v1 import AppTest
 
 import rag
 
-APP = str(REPO / "ui" / "app.py")
 GUIDE = "# 大促发货说明\n双十一期间订单量大，仓库按付款顺序发货，发货后订单页会显示运单号。\n"
 
 
 @pytest.fixture
 def knowledge(ui_settings, monkeypatch):
-    for name, value in ui_env(ui_settings).items():
-        monkeypatch.setenv(name, value)
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    return at.switch_page("views/knowledge.py").run()
+    return open_workspace(ui_settings, monkeypatch, "knowledge")
 
 
 def _wait_for(at: AppTest, done, seconds: float = 90) -> None:
