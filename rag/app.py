@@ -109,6 +109,18 @@ class Huashu:
             self.settings.kb_path,
             previous,
             wait_s=self.settings.store_wait_s,
+            make_filter=self._make_filter,
+        )
+
+    def _make_filter(self, config):
+        """Build the compliance filter of a generation: its rules, and the learned stage unless switched off."""
+        from .compliance import build_filter
+
+        return build_filter(
+            config.rules,
+            config.examples if self.settings.compliance_learned else (),
+            cache_dir=self.settings.data_dir / "compliance_models",
+            threshold=self.settings.compliance_learned_threshold,
         )
 
     def _probe(self) -> int | None:
@@ -325,6 +337,7 @@ class Huashu:
             "kb_fingerprint": gen.kb_fingerprint,
             "index_gen": gen.gen,
             "retrieval": dict(vars(self.retrieval_config)),
+            "compliance_model": gen.filter.clauses.info if getattr(gen.filter, "clauses", None) else None,
         }
 
     def stats(self):
