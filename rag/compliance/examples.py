@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from rag.compliance.text import TextView, is_separator
+from rag.compliance.text import TextView
 
 # The categories a clause classifier learns: wording, not numbers or personal data (those have detectors).
 SOFT_CATEGORIES = (
@@ -24,7 +26,9 @@ SOFT_CATEGORIES = (
     "false_authority",
 )
 EXAMPLES_DIR = "compliance/examples/"
-_CLAUSE_ENDS = frozenset("。！？!?；;，,\n\r…")
+_CLAUSE = re.compile(
+    r"[^。！？!?；;，,…\s](?:[^。！？!?；;，,\n\r…]*[^。！？!?；;，,…\s])?"
+)  # spaces trimmed
 _MIN_CONTENT = 2  # a clause with fewer content characters (ok、好的) carries nothing to learn from
 
 
@@ -99,19 +103,13 @@ def fingerprint(examples: Iterable[Example]) -> str:
 
 def clauses(view: TextView) -> list[Clause]:
     """Cut a text into clauses at sentence and comma ends; keep those with some content."""
-    norm = view.norm
     out: list[Clause] = []
-    lo = 0
-    for i in range(len(norm) + 1):
-        if i < len(norm) and norm[i] not in _CLAUSE_ENDS:
-            continue
-        piece = "".join(c for c in norm[lo:i] if not is_separator(c))
-        if sum(c.isalnum() for c in piece) >= _MIN_CONTENT:
-            start, end = lo, i
-            while start < end and norm[start].isspace():
-                start += 1
+    index = view.compact_norm
+    for m in _CLAUSE.finditer(view.norm):
+        start, end = m.span()
+        piece = view.compact[bisect_left(index, start) : bisect_left(index, end)]  # separators left out
+        if sum(map(str.isalnum, piece)) >= _MIN_CONTENT:
             out.append(Clause(*view.norm_span(start, end), piece))
-        lo = i + 1
     return out
 
 
