@@ -129,7 +129,7 @@ def main() -> None:
         return lambda text: f.check(text, brand="lanxu", sources=SOURCES)
 
     timings = {}
-    for name, f in filters.items():
+    for f in filters.values():
         run = runner(f)
         for text in replies[:200]:  # warm caches (OpenCC, grounding cache) before timing
             run(text)
