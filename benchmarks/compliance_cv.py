@@ -21,7 +21,7 @@ from _common import STARTER_KB, write_json
 
 from rag.compliance import ComplianceFilter, load_rules
 from rag.compliance.examples import Example, examples_from_texts
-from rag.compliance.learned import SOFT_CATEGORIES, flag_clauses, train
+from rag.compliance.learned import C, SOFT_CATEGORIES, flag_clauses, train
 from rag.compliance.text import TextView
 from rag.evaluation.cases import ComplianceCase, read_eval_file
 from rag.evaluation.metrics import Reported, compliance_summary, per_category, score_compliance
@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument(
         "--thresholds", type=float, nargs="+", default=[0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
     )
+    parser.add_argument("--c", type=float, default=C, help="inverse regularisation of the regressions")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
 
@@ -76,7 +77,7 @@ def main() -> None:
     for k, fold in enumerate(folds):
         held = set(fold)
         t0 = time.perf_counter()
-        model = train([as_example(cases[i]) for i in order if i not in held] + own)
+        model = train([as_example(cases[i]) for i in order if i not in held] + own, c=args.c)
         train_ms.append((time.perf_counter() - t0) * 1000)
         learned = ComplianceFilter(rules, model, threshold=min(args.thresholds))
         for i in fold:
