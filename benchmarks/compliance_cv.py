@@ -21,7 +21,7 @@ from _common import STARTER_KB, write_json
 
 from rag.compliance import ComplianceFilter, load_rules
 from rag.compliance.examples import Example, examples_from_texts
-from rag.compliance.learned import C, SOFT_CATEGORIES, flag_clauses, train
+from rag.compliance.learned import SOFT_CATEGORIES, C, flag_clauses, train
 from rag.compliance.text import TextView
 from rag.evaluation.cases import ComplianceCase, read_eval_file
 from rag.evaluation.metrics import Reported, compliance_summary, per_category, score_compliance
