@@ -5,8 +5,10 @@ Run: .venv/bin/python benchmarks/compliance_cv.py [--folds 5] [--thresholds 0.5 
 The tune cases (knowledge_base/compliance/examples/dev*.jsonl, copies of evals/sets/compliance_dev*.jsonl) are
 split into folds; for each fold the classifier is trained on the other folds plus every example file of our own
 (the other files in that directory), and the whole filter is scored on the held-out fold with the eval runner's
-own metrics. Each threshold is then judged on the pooled held-out results: the chosen one is the lowest that
-keeps precision >= 0.97 and the false-positive rate <= 0.02, which maximises recall.
+own metrics. Each threshold is then judged on the pooled held-out results: the chosen one is the lowest (so the
+most recall) that keeps precision >= 0.97 and the false-positive rate <= 0.02 with a margin (>= 0.98 and
+<= 0.01): on a blind set of 50 compliant texts one false flag is already 0.02, and blind wording lies further
+from the training examples than a held-out fold does.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from rag.kb import load_kb
 
 EXAMPLES = STARTER_KB / "compliance" / "examples"
 TUNE_FILES = ("dev.jsonl", "dev2.jsonl")
-MIN_PRECISION, MAX_FPR = 0.97, 0.02
+MIN_PRECISION, MAX_FPR = 0.97, 0.02  # the targets
+MARGIN_PRECISION, MARGIN_FPR = 0.98, 0.01  # what the chosen threshold must reach under cross-validation
 
 
 def as_example(case: ComplianceCase) -> Example:
@@ -116,7 +119,8 @@ def main() -> None:
         summary, cats, _ = score(th)
         rows[f"learned@{th:g}"] = {"summary": summary, "per_category": cats}
         ok = summary["precision"] >= MIN_PRECISION and summary["false_positive_rate"] <= MAX_FPR
-        if ok and chosen is None:
+        margin = summary["precision"] >= MARGIN_PRECISION and summary["false_positive_rate"] <= MARGIN_FPR
+        if margin and chosen is None:
             chosen = th
         print(f"{'+ learned @' + format(th, 'g'):<16}{summary['recall']:>8.4f}{summary['precision']:>11.4f}"
               f"{summary['false_positive_rate']:>7.3f}{summary['reported_violations']:>9}{'  ok' if ok else ''}")  # fmt: skip
