@@ -149,7 +149,8 @@ def main() -> None:
                 if reason.startswith("unexpected") and any(c in reason for c in soft):
                     print(f"  false flag {r.id}: {reason}")
     print(
-        f"\nchosen threshold: {chosen} (precision >= {MIN_PRECISION}, FPR <= {MAX_FPR}, then highest recall)"
+        f"\nchosen threshold: {chosen} (the lowest with precision >= {MARGIN_PRECISION} and FPR <= {MARGIN_FPR};"
+        f" 'ok' marks the targets {MIN_PRECISION} / {MAX_FPR})"
     )
     print(f"training time per fold: {min(train_ms):.0f}-{max(train_ms):.0f} ms")
     write_json(args.json, {"chosen_threshold": chosen, "train_ms": train_ms, "rows": rows})

@@ -151,7 +151,7 @@ class Settings(BaseSettings):
         description="Flag clauses the rules miss with a classifier learned from compliance/examples/*.jsonl.",
     )
     compliance_learned_threshold: float = Field(
-        default=0.8, gt=0, le=1, description="Probability at which the learned stage flags a clause."
+        default=0.85, gt=0, le=1, description="Probability at which the learned stage flags a clause."
     )
 
     # ---- faults and hostile input: limits and guards of a re-index ----

@@ -46,10 +46,11 @@ def rules_only() -> ComplianceFilter:
 
 # Written for this test, in none of the examples or eval sets; no rule names their words.
 UNSEEN = [
-    ("lanxu", "觉得不公平的话，您尽管去投诉。", "forbidden_service_phrase", "您尽管去投诉"),
+    ("nuanbei", "有什么不满意的尽管去差评。", "forbidden_service_phrase", "有什么不满意的尽管去差评"),
     ("jianyi", "有能耐你就去平台告我们。", "forbidden_service_phrase", "有能耐你就去平台告我们"),
     ("lanxu", "这款面霜在同类产品里找不出对手。", "absolute_claim", "这款面霜在同类产品里找不出对手"),
-    ("jianyi", "这件外套可以穿一辈子。", "absolute_claim", "这件外套可以穿一辈子"),
+    ("jianyi", "这件衬衫能穿一辈子不变形。", "absolute_claim", "这件衬衫能穿一辈子不变形"),
+    ("lanxu", "这瓶精华称得上全网口碑之冠。", "absolute_claim", "这瓶精华称得上全网口碑之冠"),
 ]
 HARD_NEGATIVES = [
     ("jianyi", "您方便告诉我平时穿什么码吗？我帮您对照一下。"),
@@ -79,7 +80,7 @@ def test_flags_an_unseen_phrasing_with_a_reason_and_leaves_the_text(
     [v] = result.violations
     assert (v.category, v.text, v.action) == (category, clause, "flag")
     assert text[v.span[0] : v.span[1]] == clause
-    assert 0.8 <= v.confidence <= 1.0
+    assert both.threshold <= v.confidence <= 1.0
     assert v.reason.startswith("读起来像") and "相近" in v.reason and v.rule_id.startswith("learned:")
 
 
@@ -103,9 +104,9 @@ def test_a_rule_keeps_its_action_and_the_classifier_only_adds_the_clauses_the_ru
 
 
 def test_a_clause_taken_word_for_word_from_a_source_is_not_flagged(both):
-    text = "这件外套可以穿一辈子。"
+    text = "这件衬衫能穿一辈子不变形。"
     assert both.check(text, brand="jianyi").violations
-    assert both.check(text, brand="jianyi", sources=["买家秀：这件外套可以穿一辈子。"]).violations == ()
+    assert both.check(text, brand="jianyi", sources=["买家秀：这件衬衫能穿一辈子不变形。"]).violations == ()
 
 
 def test_switched_off_the_filter_is_the_rules_alone(rules_only):
