@@ -112,6 +112,10 @@ class Huashu:
             make_filter=self._make_filter,
         )
 
+    @property
+    def _model_cache(self):
+        return self.settings.data_dir / "compliance_models"
+
     def _make_filter(self, config):
         """Build the compliance filter of a generation: its rules, and the learned stage unless switched off."""
         from .compliance import build_filter
@@ -119,7 +123,7 @@ class Huashu:
         return build_filter(
             config.rules,
             config.examples if self.settings.compliance_learned else (),
-            cache_dir=self.settings.data_dir / "compliance_models",
+            cache_dir=self._model_cache,
             threshold=self.settings.compliance_learned_threshold,
         )
 
@@ -205,6 +209,11 @@ class Huashu:
             kb, full=full, progress=progress, allow_mass_delete=allow_mass_delete, repair=repair
         )
         self._written.add(report.gen)
+        if self.settings.compliance_learned and kb.config is not None and kb.config.examples:
+            # train the filter's learned stage now, so the first draft of a fresh process reads it from the cache
+            from .compliance.learned import load_or_train
+
+            load_or_train(kb.config.examples, self._model_cache)
         if self._serving.loaded:
             self._serving.reload()
         return report
