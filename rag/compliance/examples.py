@@ -13,6 +13,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rag.compliance.text import TextView
 
@@ -43,9 +44,10 @@ class Example:
     source: str = ""  # file:line
 
 
-@dataclass(frozen=True)
-class Clause:
-    """A clause of a text: its span in the original text and its compact form, the classifier's input."""
+class Clause(NamedTuple):
+    """A clause of a text: its span in the original text and its compact form, the classifier's input.
+
+    A named tuple, not a dataclass: a draft has a dozen and the filter's time budget is two milliseconds."""
 
     start: int
     end: int
@@ -104,12 +106,12 @@ def fingerprint(examples: Iterable[Example]) -> str:
 def clauses(view: TextView) -> list[Clause]:
     """Cut a text into clauses at sentence and comma ends; keep those with some content."""
     out: list[Clause] = []
-    index = view.compact_norm
+    index, compact, origin = view.compact_norm, view.compact, view.norm_origin
     for m in _CLAUSE.finditer(view.norm):
         start, end = m.span()
-        piece = view.compact[bisect_left(index, start) : bisect_left(index, end)]  # separators left out
-        if sum(map(str.isalnum, piece)) >= _MIN_CONTENT:
-            out.append(Clause(*view.norm_span(start, end), piece))
+        piece = compact[bisect_left(index, start) : bisect_left(index, end)]  # separators left out
+        if len(piece) >= _MIN_CONTENT and sum(map(str.isalnum, piece)) >= _MIN_CONTENT:
+            out.append(Clause(origin[start], origin[end - 1] + 1, piece))
     return out
 
 

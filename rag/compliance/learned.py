@@ -57,6 +57,7 @@ class ClauseModel:
     examples: int = 0
     clauses: int = 0
     trained_ms: float = 0.0
+    memo_size: int = field(default=20_000, compare=False)  # clauses remembered: drafts repeat their scripts
 
     def scores(self, compact: str) -> np.ndarray:
         """Return the probability of each category for one clause."""
@@ -64,6 +65,28 @@ class ClauseModel:
 
     def scores_many(self, compacts: Sequence[str]) -> np.ndarray:
         """Return the probability of each category for each clause, one row a clause, in one numpy pass."""
+        if not self.memo_size:
+            return self._score(compacts)
+        memo = self._memo
+        missing = [c for c in dict.fromkeys(compacts) if c not in memo]
+        if missing:
+            if len(memo) + len(missing) > self.memo_size:
+                memo.clear()  # crude but bounded; a dict's get and set are safe across threads
+            memo.update(zip(missing, self._score(missing), strict=True))
+        rows = [memo.get(c) for c in compacts]  # another thread may have cleared it meanwhile
+        return np.asarray(
+            [r if r is not None else self._score([c])[0] for r, c in zip(rows, compacts, strict=True)]
+        )
+
+    @cached_property
+    def _memo(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def __getstate__(self) -> dict:
+        """Pickle the model, not what this process remembered of it."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_memo", "_positive_bigrams")}
+
+    def _score(self, compacts: Sequence[str]) -> np.ndarray:
         idx: list[int] = []
         starts: list[int] = []
         norms: list[float] = []
@@ -165,17 +188,20 @@ def flag_clauses(
     stands there. So is one that negates, quotes or reports a claim, and one taken word for word from a source
     the draft was grounded in (an approved script or policy vouches for it). Spans are in the original text.
     """
-    ruled = [v.span for v in found]
-    ruled += [(s, e) for s, e in sentences if any(v.action == "drop" and s <= v.span[0] < e for v in found)]
-    out = []
-    free = [c for c in clauses(view) if not any(s < c.end and c.start < e for s, e in ruled)]
+    out: list[Violation] = []
+    free = clauses(view)
+    if found:
+        ruled = [v.span for v in found]
+        drops = [v.span[0] for v in found if v.action == "drop"]
+        ruled += [(s, e) for s, e in sentences if any(s <= d < e for d in drops)]
+        free = [c for c in free if not any(s < c.end and c.start < e for s, e in ruled)]
     if not free:
         return out
     table = model.scores_many([c.compact for c in free])
-    for clause, probs in zip(free, table, strict=True):
-        j = int(np.argmax(probs))
-        if probs[j] < threshold:
-            continue
+    best = table.argmax(axis=1)
+    top = table[np.arange(len(free)), best]
+    for i in np.flatnonzero(top >= threshold):  # rare: most replies have no clause above the threshold
+        clause, j, probs = free[i], int(best[i]), table[i]
         category = model.categories[j]
         text = view.original[clause.start : clause.end]
         if guards.excuse(category, clause.compact, text) or any(
