@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import repeat
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from rag.compliance.examples import SOFT_CATEGORIES, Example, clauses, fingerprint, labelled_clauses
 from rag.compliance.text import TextView
 from rag.types import Violation
+
+if TYPE_CHECKING:  # numpy is imported where a model is trained or used: `huashu --help` stays light
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ class ClauseModel:
 
     def scores_many(self, compacts: Sequence[str]) -> np.ndarray:
         """Return the probability of each category for each clause, one row a clause, in one numpy pass."""
+        import numpy as np
+
         if not self.memo_size:
             return self._score(compacts)
         memo = self._memo
@@ -87,6 +91,8 @@ class ClauseModel:
         return {k: v for k, v in self.__dict__.items() if k not in ("_memo", "_positive_bigrams")}
 
     def _score(self, compacts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
         idx: list[int] = []
         starts: list[int] = []
         norms: list[float] = []
@@ -188,6 +194,8 @@ def flag_clauses(
     stands there. So is one that negates, quotes or reports a claim, and one taken word for word from a source
     the draft was grounded in (an approved script or policy vouches for it). Spans are in the original text.
     """
+    import numpy as np
+
     out: list[Violation] = []
     free = clauses(view)
     if found:
@@ -231,6 +239,8 @@ def _bigrams(text: str) -> set[str]:
 
 def training_rows(examples: Sequence[Example]) -> tuple[list[str], np.ndarray]:
     """Return the compact clauses of `examples` and their 0/1 labels, one column per soft category."""
+    import numpy as np
+
     texts: list[str] = []
     labels: list[list[int]] = []
     seen: dict[str, int] = {}
@@ -250,6 +260,8 @@ def training_rows(examples: Sequence[Example]) -> tuple[list[str], np.ndarray]:
 
 def train(examples: Sequence[Example], *, c: float = C) -> ClauseModel:
     """Train one logistic regression per soft category on the clauses of `examples`."""
+    import numpy as np
+
     started = time.perf_counter()
     texts, y = training_rows(examples)
     grams = [features(t) for t in texts]
@@ -295,6 +307,7 @@ def _fit(
     Newton steps with Hessian-vector products need a few dozen sparse products where L-BFGS needs hundreds
     of iterations, each costly at tens of thousands of weights.
     """
+    import numpy as np
     from scipy.optimize import minimize
     from scipy.sparse import csr_matrix
 
