@@ -109,6 +109,22 @@ class Huashu:
             self.settings.kb_path,
             previous,
             wait_s=self.settings.store_wait_s,
+            make_filter=self._make_filter,
+        )
+
+    @property
+    def _model_cache(self):
+        return self.settings.data_dir / "compliance_models"
+
+    def _make_filter(self, config):
+        """Build the compliance filter of a generation: its rules, and the learned stage unless switched off."""
+        from .compliance import build_filter
+
+        return build_filter(
+            config.rules,
+            config.examples if self.settings.compliance_learned else (),
+            cache_dir=self._model_cache,
+            threshold=self.settings.compliance_learned_threshold,
         )
 
     def _probe(self) -> int | None:
@@ -193,6 +209,11 @@ class Huashu:
             kb, full=full, progress=progress, allow_mass_delete=allow_mass_delete, repair=repair
         )
         self._written.add(report.gen)
+        if self.settings.compliance_learned and kb.config is not None and kb.config.examples:
+            # train the filter's learned stage now, so the first draft of a fresh process reads it from the cache
+            from .compliance.learned import load_or_train
+
+            load_or_train(kb.config.examples, self._model_cache)
         if self._serving.loaded:
             self._serving.reload()
         return report
@@ -325,6 +346,7 @@ class Huashu:
             "kb_fingerprint": gen.kb_fingerprint,
             "index_gen": gen.gen,
             "retrieval": dict(vars(self.retrieval_config)),
+            "compliance_model": gen.filter.clauses.info if getattr(gen.filter, "clauses", None) else None,
         }
 
     def stats(self):

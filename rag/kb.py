@@ -153,8 +153,14 @@ def load_kb(
 
 
 def config_texts(root: Path) -> dict[str, bytes]:
-    """Return the bytes of brands.yaml, tone/*.yaml and compliance/rules.yaml; an unreadable one is left out."""
-    paths = [root / BRANDS_FILE, *sorted((root / "tone").glob("*.y*ml")), root / RULES_FILE]
+    """Return the bytes of brands.yaml, tone/*.yaml, compliance/rules.yaml and the compliance examples
+    (compliance/examples/*.jsonl); an unreadable one is left out."""
+    paths = [
+        root / BRANDS_FILE,
+        *sorted((root / "tone").glob("*.y*ml")),
+        root / RULES_FILE,
+        *sorted((root / "compliance" / "examples").glob("*.jsonl")),
+    ]
     out = {}
     for path in paths:
         if path.is_file():

@@ -32,8 +32,12 @@ TONE_DIR = "tone/"
 
 def is_config_file(rel: str) -> bool:
     """Return whether a knowledge-base path (relative, forward slashes) is part of the serving config."""
-    return rel in (BRANDS_FILE, RULES_FILE) or (
-        rel.startswith(TONE_DIR) and rel.count("/") == 1 and rel.endswith((".yaml", ".yml"))
+    from .compliance.examples import is_examples_file
+
+    return (
+        rel in (BRANDS_FILE, RULES_FILE)
+        or (rel.startswith(TONE_DIR) and rel.count("/") == 1 and rel.endswith((".yaml", ".yml")))
+        or is_examples_file(rel)
     )
 
 
@@ -46,6 +50,11 @@ class ServingConfig:
     tones: dict[str, ToneProfile] = field(default_factory=dict)
     rules: object | None = None  # a compliance RuleSet; None when the rules file failed or is absent
     texts: dict[str, str] = field(default_factory=dict)  # path -> text, for every file that loaded
+
+    @property
+    def examples(self) -> list:
+        """Return the labelled compliance examples (compliance/examples/*.jsonl) the filter's second stage learns."""
+        return [ex for f in self.files if f.kind == "compliance_examples" and f.ok for ex in f.items]
 
     @property
     def problems(self) -> list[Problem]:
@@ -71,6 +80,7 @@ def parse_config(texts: Mapping[str, bytes | str]) -> ServingConfig:
     files = [brands_file, *tone_files]
     if RULES_FILE in data:
         files.append(_rules_file(data[RULES_FILE]))
+    files += [_examples_file(rel, data[rel]) for rel in sorted(data) if _is_examples(rel)]
     rules = next((f.items[0] for f in files if f.kind == "rules" and f.ok and f.items), None)
     accepted = {f.path: data[f.path].decode("utf-8") for f in files if f.ok and f.path in data}
     return ServingConfig(
@@ -170,3 +180,22 @@ def _rules_file(data: bytes) -> SourceFile:
             rel, "rules", content_hash(data), problems=(Problem(rel, exc.detail, exc.line, exc.field),)
         )
     return SourceFile(rel, "rules", content_hash(data), (rules,))
+
+
+def _is_examples(rel: str) -> bool:
+    from .compliance.examples import is_examples_file
+
+    return is_examples_file(rel)
+
+
+def _examples_file(rel: str, data: bytes) -> SourceFile:
+    from .compliance.examples import parse_examples  # the filter owns its examples format
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        problem = Problem(rel, "不是 UTF-8 编码。请另存为 UTF-8。")
+        return SourceFile(rel, "compliance_examples", content_hash(data), problems=(problem,))
+    examples, bad = parse_examples(text, rel)
+    problems = tuple(Problem(rel, msg, line, severity="warning") for line, msg in bad)
+    return SourceFile(rel, "compliance_examples", content_hash(data), tuple(examples), problems)

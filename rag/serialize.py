@@ -38,6 +38,7 @@ def violation_dict(v: Violation) -> dict:
         "reason": v.reason,
         "rule_id": v.rule_id,
         "replacement": v.replacement,
+        "confidence": v.confidence,
     }
 
 
@@ -139,6 +140,7 @@ def draft_result_from_dict(data: dict) -> DraftResult:
                 v.get("reason", ""),
                 v.get("rule_id", ""),
                 v.get("replacement"),
+                v.get("confidence"),
             )
             for v in data.get("violations", ())
         ),

@@ -75,11 +75,13 @@ def load_generation(
     kb_path: Path,
     previous: Generation | None = None,
     wait_s: float = 30.0,
+    make_filter: Callable[[ServingConfig], object] | None = None,
 ) -> Generation:
     """Build the generation the manifest names; reuse the previous one's parsed config when it is unchanged.
 
     While a re-index in another process writes the store's files, a first load waits up to `wait_s` seconds
-    and a reload does not wait at all (`StoreBusyError`): the previous generation keeps serving meanwhile."""
+    and a reload does not wait at all (`StoreBusyError`): the previous generation keeps serving meanwhile.
+    `make_filter` builds the compliance filter from the serving config (default: its rules alone)."""
     from .compliance import ComplianceFilter
 
     started = time.perf_counter()
@@ -115,7 +117,7 @@ def load_generation(
             raise ConfigError(
                 f"合规规则 compliance/rules.yaml 不可用（{problems}）：没有合规检查不能出草稿，请修好后重新索引。"
             )
-        rules_filter = ComplianceFilter(serving.rules)
+        rules_filter = make_filter(serving) if make_filter else ComplianceFilter(serving.rules)
     return Generation(
         gen=manifest.gen,
         kb_fingerprint=manifest.kb_fingerprint,

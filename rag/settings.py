@@ -145,6 +145,15 @@ class Settings(BaseSettings):
         default=None, ge=0, description="At most this many reference chunks per draft."
     )
 
+    # ---- compliance filter: the learned second stage (rag/compliance/learned.py) ----
+    compliance_learned: bool = Field(
+        default=True,
+        description="Flag clauses the rules miss with a classifier learned from compliance/examples/*.jsonl.",
+    )
+    compliance_learned_threshold: float = Field(
+        default=0.85, gt=0, le=1, description="Probability at which the learned stage flags a clause."
+    )
+
     # ---- faults and hostile input: limits and guards of a re-index ----
     max_reference_mb: float = Field(
         default=20.0, gt=0, description="A reference document larger than this is refused, not read."

@@ -99,6 +99,7 @@ class Violation:
     reason: str
     rule_id: str
     replacement: str | None = None
+    confidence: float | None = None  # the learned stage's probability; None for a rule's certain match
 
 
 @dataclass(frozen=True)

@@ -648,7 +648,7 @@ def test_checksums():
     "text",
     [
         "编号110101199003071234请保存。",  # ID with a wrong check digit
-        "卡号6222021234567890127有误。",  # fails Luhn
+        "序列号6222021234567890127有误。",  # fails Luhn, and nothing calls it a card number (issue 15: 卡号 would)
         "尾号5678的手机会收到短信确认。",
         "运单号731234567890，请留意派送。",
     ],

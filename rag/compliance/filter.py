@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rag.compliance import grounding, numbers, pii
 from rag.compliance.edits import apply, content_len
+from rag.compliance.learned import DEFAULT_THRESHOLD, ClauseModel, Guards, flag_clauses
 from rag.compliance.matching import Matcher
 from rag.compliance.rules import Rule, RuleSet, load_rules
 from rag.compliance.text import TextView, sentence_spans
@@ -30,8 +31,12 @@ _KIND_WORDS = {
 class ComplianceFilter:
     """Check drafts against a RuleSet; rules, patterns and tries are built once here."""
 
-    def __init__(self, rules: RuleSet):
+    def __init__(self, rules: RuleSet, clauses: ClauseModel | None = None, threshold: float | None = None):
+        """`clauses` is the learned second stage (None: rules only); it flags clauses scoring `threshold` or more."""
         self.rules = rules
+        self.clauses = clauses
+        self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        self.guards = Guards(meta=rules.meta_cues, reported=rules.reported_speech_cues)
         self.matcher = Matcher(rules)
         self.pii_rules = [r for r in rules.rules if r.detector in pii.DETECTORS]
         self.number_rules = [r for r in rules.rules if r.detector == "commitment_numbers"]
@@ -93,6 +98,10 @@ class ComplianceFilter:
         for rule in self.number_rules:
             if rule.applies_to(brand):
                 violations.extend(self._numbers(view, rule, taken, excepted, sources, order_facts))
+        if self.clauses is not None:  # the second stage adds only what the rules left alone
+            violations.extend(
+                flag_clauses(self.clauses, view, violations, sentences, self.threshold, self.guards, sources)
+            )
         if not violations:
             return FilterResult(text)
         outcome = apply(text, violations, sentences)

@@ -13,6 +13,23 @@ _ID_CARD = re.compile(
     rf"{_SEP}\d{{3}}[0-9x](?![0-9a-z*])"
 )
 _BANK_CARD = re.compile(rf"(?<![0-9a-z*])[3-6](?:{_SEP}\d){{15,18}}(?![0-9a-z*])")
+# Any 18-character number (17 digits and a digit or X), and any 16-19 digit one: personal data when the text
+# itself calls it an identity or card number, whatever its check digit (a typo is still someone's number).
+_ANY_ID = re.compile(rf"(?<![0-9a-z*])\d(?:{_SEP}\d){{16}}{_SEP}[0-9x](?![0-9a-z*])")
+_ANY_CARD = re.compile(rf"(?<![0-9a-z*])\d(?:{_SEP}\d){{15,18}}(?![0-9a-z*])")
+_ID_WORDS = ("身份证", "证件号", "身份号码", "证件号码", "身份证号", "身份证号码", "id card", "idcard")
+_CARD_WORDS = (
+    "卡号",
+    "银行卡",
+    "储蓄卡",
+    "信用卡",
+    "借记卡",
+    "银行账号",
+    "收款账号",
+    "card no",
+    "card number",
+)
+_CONTEXT_BEFORE = 12  # characters before a number in which its naming word must stand
 # "*" before a local part is a mask this filter wrote (130****0000@qq.com), not the start of an address.
 _EMAIL = re.compile(r"(?<![a-z0-9._%+@*-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
 _HAN = r"[\u4e00-\u9fff]"
@@ -79,6 +96,17 @@ def _is_code(norm: str, start: int) -> bool:
     return any(word in before for word in _CODE_CONTEXT) and not any(word in before for word in _PHONE_WORDS)
 
 
+def _named(norm: str, start: int, words: tuple[str, ...]) -> bool:
+    """Return whether one of `words` names the number at `start`: it stands just before it, nearer than an
+    order or tracking word (订单号 1234… stays an order number even after 身份证 earlier in the sentence)."""
+    before = norm[max(0, start - _CONTEXT_BEFORE) : start].lower()
+    named = max((before.rfind(w) + len(w) for w in words if w in before), default=-1)
+    if named < 0:
+        return False
+    code = max((before.rfind(w) + len(w) for w in _CODE_CONTEXT if w in before), default=-1)
+    return named >= code
+
+
 def _in_email(norm: str, start: int, end: int) -> bool:
     """Return whether [start, end) lies inside an e-mail address (13812345678@qq.com is masked as one)."""
     return "@" in norm and any(m.start() <= start and end <= m.end() for m in _EMAIL.finditer(norm))
@@ -99,13 +127,21 @@ def find_mobile(norm: str) -> list[Found]:
 
 
 def find_id_card(norm: str) -> list[Found]:
-    """Find 18-digit ID card numbers with a valid checksum; mask the birth date and sequence."""
+    """Find 18-digit ID card numbers: with a valid checksum, or whatever it is when the text calls it one.
+
+    Mask the birth date and sequence."""
     out = []
     for m in _ID_CARD.finditer(norm):
         d = _digits(m.group(0))
         if id_checksum_ok(d) and not _is_code(norm, m.start()) and not _in_email(norm, m.start(), m.end()):
             out.append(Found(m.start(), m.end(), f"{d[:6]}{'*' * 8}{d[-4:].upper()}"))
-    return out
+    for m in _ANY_ID.finditer(norm):
+        if any(f.start < m.end() and m.start() < f.end for f in out) or _in_email(norm, m.start(), m.end()):
+            continue
+        if _named(norm, m.start(), _ID_WORDS):
+            d = _digits(m.group(0))
+            out.append(Found(m.start(), m.end(), f"{d[:6]}{'*' * 8}{d[-4:].upper()}"))
+    return sorted(out, key=lambda f: f.start)
 
 
 def find_bank_card(norm: str) -> list[Found]:
@@ -120,7 +156,13 @@ def find_bank_card(norm: str) -> list[Found]:
             and not _in_email(norm, *m.span())
         ):
             out.append(Found(m.start(), m.end(), f"{d[:4]} **** **** {d[-4:]}"))
-    return out
+    for m in _ANY_CARD.finditer(norm):
+        if any(f.start < m.end() and m.start() < f.end for f in out) or _in_email(norm, m.start(), m.end()):
+            continue
+        if _named(norm, m.start(), _CARD_WORDS):
+            d = _digits(m.group(0))
+            out.append(Found(m.start(), m.end(), f"{d[:4]} **** **** {d[-4:]}"))
+    return sorted(out, key=lambda f: f.start)
 
 
 def find_email(norm: str) -> list[Found]:
