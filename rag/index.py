@@ -9,6 +9,7 @@ readers see either the old index or the new one, never a half-built state.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import time
@@ -25,7 +26,8 @@ from .indexguard import MASS_DELETE_SHARE, Damage, check_store, guard_deletions
 from .kb import KB_PARSE_VERSION, SLOT_RE, KnowledgeBase, content_hash
 from .kbconfig import RULES_FILE, ServingConfig, parse_config
 from .normalize import normalize
-from .store import KINDS, Manifest, Store, record_id, space_id, store_files
+from .scenario_model import MODEL_VERSION, TrainingError, examples_fingerprint, train
+from .store import KINDS, Manifest, Store, item_record_ids, record_id, space_id, store_files
 from .storeerrors import explain as store_explain
 from .storelock import io_lock
 from .types import ALL_BRANDS, Policy, ReferenceChunk, Script
@@ -66,6 +68,9 @@ class IndexReport:
         default_factory=list
     )  # items re-embedded because the store lost their records
     notices: list[str] = field(default_factory=list)
+    scenario_model: dict = field(
+        default_factory=dict
+    )  # the classifier this generation serves (manifest entry)
     embedded: int = 0
     gen: int = 0
     provider: str = ""
@@ -215,6 +220,7 @@ class _Plan:
     to_embed: list[Record]
     sources: dict[str, str]
     config: ServingConfig
+    examples: list[tuple]  # (key, scenario, examples) per script: what the scenario classifier learns from
 
 
 class NoopStamp:
@@ -233,6 +239,7 @@ class NoopStamp:
         self.dir = settings.chroma_dir
         self.key = {
             "version": f"{TEXT_VERSION}/{KB_PARSE_VERSION}",
+            "scenario_model": "off" if settings.scenario_model == "off" else MODEL_VERSION,
             "provider": provider,
             "prefix": settings.collection_prefix,
         }
@@ -288,6 +295,7 @@ class Indexer:
         self.mass_delete_share = mass_delete_share
         self._io = io_lock(store)  # held while this run touches Chroma's files (see storelock)
         self._stamp = NoopStamp(store.settings, embeddings.name)
+        self.scenario_model = store.settings.scenario_model != "off"  # train the classifier at index time
 
     def run(
         self,
@@ -343,8 +351,11 @@ class Indexer:
         if damage.keys:
             report.notices.append(damage.notice(report.repaired))
         fingerprint = kb.fingerprint()
+        model_fp = examples_fingerprint(plan.examples, self.embeddings.name)
+        retrain = self.scenario_model and old.scenario_model.get("fingerprint") != model_fp
         report.gen = old.gen
-        if not (report.changed or full or plan.to_embed or fingerprint != old.kb_fingerprint):
+        report.scenario_model = old.scenario_model
+        if not (report.changed or full or plan.to_embed or fingerprint != old.kb_fingerprint or retrain):
             if not recovered:  # the next run will not repeat the clean-up notice
                 self._stamp.write(kb, report)
             report.seconds = time.perf_counter() - started
@@ -368,6 +379,7 @@ class Indexer:
         for name in damage.collections:  # rebuilt from scratch: a damaged vector segment cannot take writes
             self.store.drop(name)
         report.embedded = self._write_records(plan.to_embed, progress)
+        new.scenario_model = report.scenario_model = self._scenario_model(old, new, model_fp, report)
         keep = new.record_ids()
         new.retired = sorted(old.record_ids() - keep)
         report.gen = new.gen
@@ -380,6 +392,7 @@ class Indexer:
             self.store.prune_configs(
                 {new.config, old.config}
             )  # a reader of the previous one may still load it
+            self.store.prune_models({m.scenario_model.get("digest", "") for m in (new, old)})
             if full:
                 self._drop_other_spaces()
         except Exception as exc:  # the new generation serves already; leftovers only take space
@@ -401,6 +414,13 @@ class Indexer:
 
         Items in `damaged` (keys whose records the store lost) are embedded again even when unchanged."""
         desired, sources = self._desired(kb, old, report)
+        examples = [
+            (key, item.scenario, [normalize(e) for e in item.customer_examples])
+            if item is not None
+            else (key, "", h)  # kept from a broken file: its examples are in the store, unchanged
+            for key, (item, h) in desired.items()
+            if key.startswith("script:")
+        ]
         old_items = {} if full else old.items
         new_items: dict[str, dict] = {}
         to_embed: list[Record] = []
@@ -425,7 +445,51 @@ class Indexer:
             (report.updated if key in old.items else report.added).append(key)
         report.removed = sorted(set(old.items) - set(desired))
         config = self._config(kb, old, report)
-        return _Plan(new_items, to_embed, sources, config)
+        return _Plan(new_items, to_embed, sources, config, examples)
+
+    def _scenario_model(self, old: Manifest, new: Manifest, fingerprint: str, report: IndexReport) -> dict:
+        """Return the manifest entry of the classifier `new` serves: the old one if its data is unchanged,
+        else one trained now from every customer example the new generation holds (or why there is none)."""
+        if old.scenario_model.get("fingerprint") == fingerprint:
+            return old.scenario_model
+        if not self.scenario_model:
+            return {"status": "off", "reason": "HUASHU_SCENARIO_MODEL=off：索引时没有训练场景分类器。"}
+        entry = {"version": MODEL_VERSION, "fingerprint": fingerprint}
+        try:
+            texts, vectors, labels = self._training_set(new)
+            model = train(texts, vectors, labels)
+        except TrainingError as exc:
+            log.warning("scenario model not trained, retrieval stays hybrid: %s", exc)
+            report.notices.append(str(exc))
+            return entry | {"status": "skipped", "reason": str(exc)}
+        data = model.to_bytes()
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        self.store.write_model(digest, data)
+        keep = ("examples", "scenarios", "text_features", "oof_accuracy", "train_s")
+        return entry | {"status": "ok", "digest": digest} | {k: model.info[k] for k in keep}
+
+    def _training_set(self, manifest: Manifest) -> tuple[list[str], np.ndarray, list[str]]:
+        """Return every script's customer examples (texts, vectors, scenarios) as the store holds them."""
+        by_collection: dict[str, list[str]] = {}
+        for key, entry in manifest.items.items():
+            if not key.startswith("script:"):
+                continue
+            first_scope = None
+            for rid in item_record_ids(key, entry):
+                _, variant, scope, _ = rid.rsplit("|", 3)
+                first_scope = first_scope or scope
+                if variant.startswith("example") and scope == first_scope:  # one copy of each example
+                    by_collection.setdefault(self.store.name(self.space, "script", scope), []).append(rid)
+        texts, vectors, labels = [], [], []
+        for name, ids in by_collection.items():
+            col = self.store.collection(name, create=False)
+            for i in range(0, len(ids), 5000):
+                got = col.get(ids=ids[i : i + 5000], include=["documents", "metadatas", "embeddings"])
+                texts += got["documents"]
+                vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
+                labels += [m["scenario"] for m in got["metadatas"]]
+        dim = self.embeddings.dim
+        return texts, (np.vstack(vectors) if vectors else np.zeros((0, dim), np.float32)), labels
 
     def _config(self, kb: KnowledgeBase, old: Manifest, report: IndexReport) -> ServingConfig:
         """Return the serving config this run accepts: each file as loaded now, or as last accepted if broken.
