@@ -9,7 +9,6 @@ readers see either the old index or the new one, never a half-built state.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import time
@@ -26,8 +25,9 @@ from .indexguard import MASS_DELETE_SHARE, Damage, check_store, guard_deletions
 from .kb import KB_PARSE_VERSION, SLOT_RE, KnowledgeBase, content_hash
 from .kbconfig import RULES_FILE, ServingConfig, parse_config
 from .normalize import normalize
-from .scenario_model import MODEL_VERSION, TrainingError, examples_fingerprint, train
-from .store import KINDS, Manifest, Store, item_record_ids, record_id, space_id, store_files
+from .scenario_index import scenario_entry
+from .scenario_model import MODEL_VERSION, examples_fingerprint
+from .store import KINDS, Manifest, Store, record_id, space_id, store_files
 from .storeerrors import explain as store_explain
 from .storelock import io_lock
 from .types import ALL_BRANDS, Policy, ReferenceChunk, Script
@@ -352,7 +352,9 @@ class Indexer:
             report.notices.append(damage.notice(report.repaired))
         fingerprint = kb.fingerprint()
         model_fp = examples_fingerprint(plan.examples, self.embeddings.name)
-        retrain = self.scenario_model and old.scenario_model.get("fingerprint") != model_fp
+        old_model = old.scenario_model
+        lost = old_model.get("status") == "ok" and not self.store.has_model(old_model["digest"])
+        retrain = self.scenario_model and (full or lost or old_model.get("fingerprint") != model_fp)
         report.gen = old.gen
         report.scenario_model = old.scenario_model
         if not (report.changed or full or plan.to_embed or fingerprint != old.kb_fingerprint or retrain):
@@ -379,7 +381,17 @@ class Indexer:
         for name in damage.collections:  # rebuilt from scratch: a damaged vector segment cannot take writes
             self.store.drop(name)
         report.embedded = self._write_records(plan.to_embed, progress)
-        new.scenario_model = report.scenario_model = self._scenario_model(old, new, model_fp, report)
+        new.scenario_model = report.scenario_model = scenario_entry(
+            self.store,
+            self.space,
+            self.embeddings.dim,
+            old,
+            new,
+            model_fp,
+            self.scenario_model,
+            report.notices,
+            reuse=not full,  # a rebuild trains again too
+        )
         keep = new.record_ids()
         new.retired = sorted(old.record_ids() - keep)
         report.gen = new.gen
@@ -401,7 +413,7 @@ class Indexer:
                 f"新索引已生效，但清理旧记录时出错（{store_explain(exc, self.store.location)}）。"
             )
         # what running again on the same files would report, so that run need not open the store
-        after = IndexReport(provider=self.embeddings.name, gen=new.gen)
+        after = IndexReport(provider=self.embeddings.name, gen=new.gen, scenario_model=new.scenario_model)
         self._plan(kb, new, False, after)
         self._stamp.write(kb, after)
         report.seconds = time.perf_counter() - started
@@ -446,50 +458,6 @@ class Indexer:
         report.removed = sorted(set(old.items) - set(desired))
         config = self._config(kb, old, report)
         return _Plan(new_items, to_embed, sources, config, examples)
-
-    def _scenario_model(self, old: Manifest, new: Manifest, fingerprint: str, report: IndexReport) -> dict:
-        """Return the manifest entry of the classifier `new` serves: the old one if its data is unchanged,
-        else one trained now from every customer example the new generation holds (or why there is none)."""
-        if old.scenario_model.get("fingerprint") == fingerprint:
-            return old.scenario_model
-        if not self.scenario_model:
-            return {"status": "off", "reason": "HUASHU_SCENARIO_MODEL=off：索引时没有训练场景分类器。"}
-        entry = {"version": MODEL_VERSION, "fingerprint": fingerprint}
-        try:
-            texts, vectors, labels = self._training_set(new)
-            model = train(texts, vectors, labels)
-        except TrainingError as exc:
-            log.warning("scenario model not trained, retrieval stays hybrid: %s", exc)
-            report.notices.append(str(exc))
-            return entry | {"status": "skipped", "reason": str(exc)}
-        data = model.to_bytes()
-        digest = hashlib.sha256(data).hexdigest()[:16]
-        self.store.write_model(digest, data)
-        keep = ("examples", "scenarios", "text_features", "oof_accuracy", "train_s")
-        return entry | {"status": "ok", "digest": digest} | {k: model.info[k] for k in keep}
-
-    def _training_set(self, manifest: Manifest) -> tuple[list[str], np.ndarray, list[str]]:
-        """Return every script's customer examples (texts, vectors, scenarios) as the store holds them."""
-        by_collection: dict[str, list[str]] = {}
-        for key, entry in manifest.items.items():
-            if not key.startswith("script:"):
-                continue
-            first_scope = None
-            for rid in item_record_ids(key, entry):
-                _, variant, scope, _ = rid.rsplit("|", 3)
-                first_scope = first_scope or scope
-                if variant.startswith("example") and scope == first_scope:  # one copy of each example
-                    by_collection.setdefault(self.store.name(self.space, "script", scope), []).append(rid)
-        texts, vectors, labels = [], [], []
-        for name, ids in by_collection.items():
-            col = self.store.collection(name, create=False)
-            for i in range(0, len(ids), 5000):
-                got = col.get(ids=ids[i : i + 5000], include=["documents", "metadatas", "embeddings"])
-                texts += got["documents"]
-                vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
-                labels += [m["scenario"] for m in got["metadatas"]]
-        dim = self.embeddings.dim
-        return texts, (np.vstack(vectors) if vectors else np.zeros((0, dim), np.float32)), labels
 
     def _config(self, kb: KnowledgeBase, old: Manifest, report: IndexReport) -> ServingConfig:
         """Return the serving config this run accepts: each file as loaded now, or as last accepted if broken.

@@ -281,6 +281,10 @@ class Store:
             metadatas=[{"kind": "model", "parts": len(parts)}] * len(parts),
         )
 
+    def has_model(self, digest: str) -> bool:
+        """Return whether a model is stored under `digest` (its first part, at least)."""
+        return bool(self._manifest_collection().get(ids=[f"{MODEL_PREFIX}{digest}:0"], include=[])["ids"])
+
     def read_model(self, digest: str) -> bytes | None:
         """Return the model stored under `digest`, or None when it is missing or incomplete."""
         col = self._manifest_collection()

@@ -162,3 +162,19 @@ def test_probabilities_are_calibrated_softmax_over_known_scenarios(starter, embe
     probs = model.probabilities("在吗", vector)
     assert set(probs) == {s.scenario for s in app.scripts()}
     assert 0 < model.temperature < 50 and max(probs, key=probs.get) == "greeting"
+
+
+def test_a_lost_model_serves_hybrid_with_the_reason_and_the_next_index_trains_it_again(
+    tmp_path, mini_kb, embeddings
+):
+    settings = make_settings(tmp_path, mini_kb)
+    with Huashu(settings, embeddings=embeddings, watch=False) as app:
+        first = app.index().scenario_model
+        app.store.prune_models(set())  # the store lost it (a restored backup, a hand-deleted record)
+    with Huashu(settings, embeddings=embeddings, watch=False) as app:
+        assert app.reader.scenario_model is None and "huashu index" in app.reader.scenario_note
+        assert app.retrieve("什么时候发货", brand="jianyi").best.hit.scenario == "shipping_delay"
+        again = app.index()  # the knowledge base did not change; the model is trained back all the same
+        assert again.scenario_model["status"] == "ok"
+        assert again.scenario_model["fingerprint"] == first["fingerprint"]
+        assert app.reader.scenario_model is not None
