@@ -209,6 +209,9 @@ def index_stats(gen, store_location: str) -> dict:
         "gen": manifest.gen,
         "store": store_location,
         "last_report": manifest.last_report,
+        # the classifier this generation was built with, and whether this process serves it (why not, if not)
+        "scenario_model": dict(manifest.scenario_model)
+        | {"serving": gen.reader.scenario_model is not None, "note": gen.reader.scenario_note},
     }
 
 
