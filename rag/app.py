@@ -325,6 +325,13 @@ class Huashu:
             "kb_fingerprint": gen.kb_fingerprint,
             "index_gen": gen.gen,
             "retrieval": dict(vars(self.retrieval_config)),
+            # the classifier these results were ranked with: its version, what it learned from, or why none
+            "scenario_model": {
+                k: v
+                for k, v in gen.reader.manifest.scenario_model.items()
+                if k in ("version", "fingerprint", "digest", "status", "examples")
+            }
+            | {"serving": gen.reader.scenario_model is not None},
         }
 
     def stats(self):

@@ -97,6 +97,25 @@ def test_turning_it_off_gives_the_hybrid_ranking(starter, embeddings):
         off.close()
 
 
+def test_the_eval_runner_ranks_with_the_classifier_by_default_and_records_it(starter, tmp_path):
+    from rag.evaluation import EvalRunner, read_eval_files, results_json
+
+    app, _ = starter
+    path = tmp_path / "r.jsonl"
+    path.write_text(
+        '{"id": "r1", "kind": "retrieval", "query": "快递盒子破了", "brand": "nuanbei", '
+        '"expected_scenario": "damaged_or_missing"}\n',
+        encoding="utf-8",
+    )
+    results = results_json(EvalRunner(app).run(read_eval_files([path])))
+    model = results["config"]["scenario_model"]
+    assert (
+        model["serving"] and model["fingerprint"] == app.store.read_manifest().scenario_model["fingerprint"]
+    )
+    fused = app.retrieve("快递盒子破了", brand="nuanbei")
+    assert results["failures"] == [] and fused.best.hit.scenario_prob > 0
+
+
 def test_a_new_example_moves_a_query_to_the_right_scenario_after_a_reindex(starter):
     """Retrained when examples change, reused when only a reply changes: no code involved either way."""
     app, _ = starter
