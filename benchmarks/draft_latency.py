@@ -3,7 +3,9 @@
 Run: .venv/bin/python benchmarks/draft_latency.py [--rounds 2] [--cold-runs 3] [--json OUT]
 The index is built fresh in a temp dir. Cold: a fresh Python process imports rag, constructs
 Huashu and drafts once. Warm: every eval-set query (retrieval and draft sets) is drafted, and
-retrieved in fused, dense-only and keyword-only mode side by side (the baselines).
+retrieved in fused, dense-only and keyword-only mode side by side (the baselines). The scenario classifier
+is measured by difference in the same loop: each query is also drafted by a second Huashu over the same index
+with HUASHU_SCENARIO_MODEL=off, and retrieved in hybrid mode (fused without the classifier).
 Targets: draft p95 <= 20 ms in script mode; first draft <= 3 s.
 """
 
@@ -70,25 +72,26 @@ def cold_runs(n: int, data_dir: Path, kb: Path) -> list[dict]:
     return runs
 
 
-def warm(app, queries: list[tuple[str, str]], rounds: int) -> dict:
+def warm(app, queries: list[tuple[str, str]], rounds: int, app_off) -> dict:
     """Time retrieval in every mode and the whole draft over `queries`, `rounds` times."""
     import _common as c
 
     from rag.normalize import normalize_query
 
-    modes = ("fused", "dense", "keyword")
+    modes = ("fused", "hybrid", "dense", "keyword")
     for q, b in queries:  # one untimed pass: caches, lazy objects, the allocator
         app.draft(q, brand=b)
+        app_off.draft(q, brand=b)
         for m in modes:
             app.retrieve(q, brand=b, mode=m)
     retrieval = {m: [] for m in modes}
     parts: dict[str, list[float]] = {}
-    embed, draft, breakdown = [], [], {}
+    embed, draft, draft_off, breakdown = [], [], [], {}
     matched = 0
     loop_start = time.perf_counter()
     for r in range(rounds):
         for i, (q, b) in enumerate(queries):
-            order = modes[(i + r) % 3 :] + modes[: (i + r) % 3]  # rotate so no mode always goes first
+            order = modes[(i + r) % 4 :] + modes[: (i + r) % 4]  # rotate so no mode always goes first
             for m in order:
                 t = time.perf_counter()
                 got = app.retrieve(q, brand=b, mode=m)
@@ -99,9 +102,15 @@ def warm(app, queries: list[tuple[str, str]], rounds: int) -> dict:
             t = time.perf_counter()
             app.embeddings.embed_query(normalize_query(q))
             embed.append(c.ms_since(t))
-            t = time.perf_counter()
-            res = app.draft(q, brand=b)
-            draft.append(c.ms_since(t))
+            pair = [(draft, app), (draft_off, app_off)][
+                :: 1 if (i + r) % 2 else -1
+            ]  # alternate which goes first
+            for samples, which in pair:
+                t = time.perf_counter()
+                got_draft = which.draft(q, brand=b)
+                samples.append(c.ms_since(t))
+                if which is app:
+                    res = got_draft
             matched += res.matched
             for k, v in res.timings_ms.items():
                 breakdown.setdefault(k, []).append(v)
@@ -113,6 +122,7 @@ def warm(app, queries: list[tuple[str, str]], rounds: int) -> dict:
         "fused_parts_ms": {k: c.stats(v) for k, v in parts.items()},
         "embed_query_ms": c.stats(embed),
         "draft_ms": c.stats(draft),
+        "draft_no_classifier_ms": c.stats(draft_off),
         "draft_timings_ms": {k: c.stats(v) for k, v in breakdown.items()},
         "drafts_per_s": round(len(draft) / (sum(draft) / 1000), 1),
         "matched_share": round(matched / len(draft), 3),
@@ -177,12 +187,17 @@ def main(argv: list[str] | None = None) -> int:
 
         queries = c.with_brands(c.eval_queries(args.limit))
         app.warm_up()
-        w = warm(app, queries, args.rounds)
+        app_off = Huashu(
+            Settings(data_dir=Path(tmp) / "data", kb_path=kb, scenario_model="off"), embeddings=app.embeddings
+        )
+        app_off.warm_up()
+        w = warm(app, queries, args.rounds, app_off)
         results["warm"] = w
         print(
             f"\nwarm, in process: {w['queries']} eval-set queries x {w['rounds']} rounds, each with a brand"
         )
         print(c.stats_row("retrieve fused (our design)", w["retrieval_ms"]["fused"]))
+        print(c.stats_row("retrieve hybrid (no classifier)", w["retrieval_ms"]["hybrid"]))
         print(c.stats_row("retrieve dense only (baseline)", w["retrieval_ms"]["dense"]))
         print(c.stats_row("retrieve keyword only (baseline)", w["retrieval_ms"]["keyword"]))
         print(c.stats_row("embed_query alone (floor)", w["embed_query_ms"]))
@@ -190,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         for k, s in w["fused_parts_ms"].items():
             print(c.stats_row(f"  {k}", s))
         print(c.stats_row("draft (Huashu.draft, wall)", w["draft_ms"]))
+        print(c.stats_row("draft, classifier off (baseline)", w["draft_no_classifier_ms"]))
         print("  draft timings_ms:")
         for k, s in w["draft_timings_ms"].items():
             print(c.stats_row(f"  {k}", s))

@@ -347,6 +347,13 @@ class Huashu:
             "index_gen": gen.gen,
             "retrieval": dict(vars(self.retrieval_config)),
             "compliance_model": gen.filter.clauses.info if getattr(gen.filter, "clauses", None) else None,
+            # the classifier these results were ranked with: its version, what it learned from, or why none
+            "scenario_model": {
+                k: v
+                for k, v in gen.reader.manifest.scenario_model.items()
+                if k in ("version", "fingerprint", "digest", "status", "examples")
+            }
+            | {"serving": gen.reader.scenario_model is not None},
         }
 
     def stats(self):

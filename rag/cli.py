@@ -61,6 +61,12 @@ def cmd_index(args) -> int:
         f"索引第 {report.gen} 代（{report.provider}），用时 {report.seconds:.2f} 秒："
         f"新增 {s['added']}，更新 {s['updated']}，删除 {s['removed']}，未变 {s['unchanged']}，{repaired}失败文件 {len({f['file'] for f in report.failed})}。"
     )
+    model = report.scenario_model
+    if model.get("status") == "ok":
+        print(
+            f"场景分类器：{model['examples']} 条顾客例句、{model['scenarios']} 个场景（例句指纹 {model['fingerprint']}，"
+            f"训练用时 {model['train_s']} 秒；例句不变时沿用，不重新训练）。"
+        )
     for notice in report.notices:
         print(f"注意：{notice}")
     for f in report.failed:

@@ -25,6 +25,8 @@ from .indexguard import MASS_DELETE_SHARE, Damage, check_store, guard_deletions
 from .kb import KB_PARSE_VERSION, SLOT_RE, KnowledgeBase, content_hash
 from .kbconfig import RULES_FILE, ServingConfig, parse_config
 from .normalize import normalize
+from .scenario_index import scenario_entry
+from .scenario_model import MODEL_VERSION, examples_fingerprint
 from .store import KINDS, Manifest, Store, record_id, space_id, store_files
 from .storeerrors import explain as store_explain
 from .storelock import io_lock
@@ -66,6 +68,9 @@ class IndexReport:
         default_factory=list
     )  # items re-embedded because the store lost their records
     notices: list[str] = field(default_factory=list)
+    scenario_model: dict = field(
+        default_factory=dict
+    )  # the classifier this generation serves (manifest entry)
     embedded: int = 0
     gen: int = 0
     provider: str = ""
@@ -215,6 +220,7 @@ class _Plan:
     to_embed: list[Record]
     sources: dict[str, str]
     config: ServingConfig
+    examples: list[tuple]  # (key, scenario, examples) per script: what the scenario classifier learns from
 
 
 class NoopStamp:
@@ -233,6 +239,7 @@ class NoopStamp:
         self.dir = settings.chroma_dir
         self.key = {
             "version": f"{TEXT_VERSION}/{KB_PARSE_VERSION}",
+            "scenario_model": "off" if settings.scenario_model == "off" else MODEL_VERSION,
             "provider": provider,
             "prefix": settings.collection_prefix,
         }
@@ -288,6 +295,7 @@ class Indexer:
         self.mass_delete_share = mass_delete_share
         self._io = io_lock(store)  # held while this run touches Chroma's files (see storelock)
         self._stamp = NoopStamp(store.settings, embeddings.name)
+        self.scenario_model = store.settings.scenario_model != "off"  # train the classifier at index time
 
     def run(
         self,
@@ -343,8 +351,13 @@ class Indexer:
         if damage.keys:
             report.notices.append(damage.notice(report.repaired))
         fingerprint = kb.fingerprint()
+        model_fp = examples_fingerprint(plan.examples, self.embeddings.name)
+        old_model = old.scenario_model
+        lost = old_model.get("status") == "ok" and not self.store.has_model(old_model["digest"])
+        retrain = self.scenario_model and (full or lost or old_model.get("fingerprint") != model_fp)
         report.gen = old.gen
-        if not (report.changed or full or plan.to_embed or fingerprint != old.kb_fingerprint):
+        report.scenario_model = old.scenario_model
+        if not (report.changed or full or plan.to_embed or fingerprint != old.kb_fingerprint or retrain):
             if not recovered:  # the next run will not repeat the clean-up notice
                 self._stamp.write(kb, report)
             report.seconds = time.perf_counter() - started
@@ -368,6 +381,17 @@ class Indexer:
         for name in damage.collections:  # rebuilt from scratch: a damaged vector segment cannot take writes
             self.store.drop(name)
         report.embedded = self._write_records(plan.to_embed, progress)
+        new.scenario_model = report.scenario_model = scenario_entry(
+            self.store,
+            self.space,
+            self.embeddings.dim,
+            old,
+            new,
+            model_fp,
+            self.scenario_model,
+            report.notices,
+            reuse=not full,  # a rebuild trains again too
+        )
         keep = new.record_ids()
         new.retired = sorted(old.record_ids() - keep)
         report.gen = new.gen
@@ -380,6 +404,7 @@ class Indexer:
             self.store.prune_configs(
                 {new.config, old.config}
             )  # a reader of the previous one may still load it
+            self.store.prune_models({m.scenario_model.get("digest", "") for m in (new, old)})
             if full:
                 self._drop_other_spaces()
         except Exception as exc:  # the new generation serves already; leftovers only take space
@@ -388,7 +413,7 @@ class Indexer:
                 f"新索引已生效，但清理旧记录时出错（{store_explain(exc, self.store.location)}）。"
             )
         # what running again on the same files would report, so that run need not open the store
-        after = IndexReport(provider=self.embeddings.name, gen=new.gen)
+        after = IndexReport(provider=self.embeddings.name, gen=new.gen, scenario_model=new.scenario_model)
         self._plan(kb, new, False, after)
         self._stamp.write(kb, after)
         report.seconds = time.perf_counter() - started
@@ -401,6 +426,13 @@ class Indexer:
 
         Items in `damaged` (keys whose records the store lost) are embedded again even when unchanged."""
         desired, sources = self._desired(kb, old, report)
+        examples = [
+            (key, item.scenario, [normalize(e) for e in item.customer_examples])
+            if item is not None
+            else (key, "", h)  # kept from a broken file: its examples are in the store, unchanged
+            for key, (item, h) in desired.items()
+            if key.startswith("script:")
+        ]
         old_items = {} if full else old.items
         new_items: dict[str, dict] = {}
         to_embed: list[Record] = []
@@ -425,7 +457,7 @@ class Indexer:
             (report.updated if key in old.items else report.added).append(key)
         report.removed = sorted(set(old.items) - set(desired))
         config = self._config(kb, old, report)
-        return _Plan(new_items, to_embed, sources, config)
+        return _Plan(new_items, to_embed, sources, config, examples)
 
     def _config(self, kb: KnowledgeBase, old: Manifest, report: IndexReport) -> ServingConfig:
         """Return the serving config this run accepts: each file as loaded now, or as last accepted if broken.

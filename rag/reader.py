@@ -18,6 +18,7 @@ import numpy as np
 from .errors import IndexMismatchError, IndexNotBuiltError
 from .index import CENTROID, partitions
 from .keyword import KeywordIndex, Vocabulary, tokenizer
+from .scenario_model import ScenarioModel
 from .store import Manifest, Store, space_id
 from .types import ALL_BRANDS, Policy, ReferenceChunk, Script
 
@@ -56,6 +57,8 @@ class RetrievalConfig:
     policy_min_score: float = 0.35
     reference_min_score: float = 0.40
     references_shown: int = 2
+    scenario_model: str = "on"  # off: plain hybrid, the stored classifier is not loaded
+    scenario_weight: float = 0.25  # hybrid + w * P(scenario); chosen by 5-fold cross-validation on dev
 
 
 @dataclass
@@ -109,6 +112,7 @@ class IndexReader:
             )
         self.manifest = manifest
         self.gen = manifest.gen
+        self.model_digest = ""
         if previous is not None and (
             previous.config != self.config or previous.manifest.provider != manifest.provider
         ):
@@ -124,6 +128,11 @@ class IndexReader:
         self.vocab = Vocabulary()
         self.token_ids: dict[str, np.ndarray] = {}  # record id -> its keyword tokens, encoded with self.vocab
         self.keyword: dict[str | None, KeywordScope] = self._keyword_scopes(previous)
+        self.scenario_model, self.scenario_note = self._scenario_model(previous)
+        self.by_scenario: dict[str, list[str]] = {}  # scenario -> its script keys, for the classifier's picks
+        for key, item in self.items.items():
+            if isinstance(item, Script):
+                self.by_scenario.setdefault(item.scenario, []).append(key)
         self.load_ms = round((time.perf_counter() - started) * 1000, 1)
 
     def _load_partitions(self, manifest: Manifest, previous: IndexReader | None) -> None:
@@ -229,6 +238,34 @@ class IndexReader:
                 [rid for rid, _ in keep],
             )
         return scopes
+
+    def _scenario_model(self, previous: IndexReader | None) -> tuple[ScenarioModel | None, str]:
+        """Load the scenario classifier this generation was built with; None, and why, when there is none.
+
+        Never raises: without a classifier retrieval is the plain hybrid ranking, and the reason is logged."""
+        entry = self.manifest.scenario_model or {}
+        if self.config.scenario_model == "off":
+            return None, "HUASHU_SCENARIO_MODEL=off"
+        if entry.get("status") != "ok":
+            note = entry.get("reason") or "索引里没有场景分类器：请运行 `huashu index` 训练。"
+            log.warning("generation %s serves without a scenario model: %s", self.gen, note)
+            return None, note
+        digest = entry["digest"]
+        if previous is not None and previous.scenario_model is not None and previous.model_digest == digest:
+            self.model_digest = digest
+            return previous.scenario_model, ""
+        try:
+            data = self.store.read_model(digest)
+            model = ScenarioModel.from_bytes(data) if data is not None else None
+        except Exception as exc:  # a damaged record must not stop serving: hybrid retrieval still works
+            log.warning("scenario model %s unreadable: %s", digest, exc)
+            model = None
+        if model is None:
+            note = f"场景分类器 {digest} 不在存储里或已损坏：请运行 `huashu index --full` 重新训练。"
+            log.warning("generation %s serves without a scenario model: %s", self.gen, note)
+            return None, note
+        self.model_digest = digest
+        return model, ""
 
     def warm(self) -> None:
         """Query every partition once, so its vector index is in memory before a draft needs it.

@@ -18,7 +18,10 @@ from .reader import IndexReader, Partition, RetrievalConfig
 from .types import ALL_BRANDS, Hit, Policy, ReferenceChunk, Script
 
 log = logging.getLogger(__name__)
-MODES = ("fused", "dense", "keyword")
+# fused: hybrid + the scenario classifier (when the generation has one); hybrid: dense + keyword only;
+# classifier: scripts ranked by P(scenario) alone (hybrid breaks ties); dense, keyword: one side alone
+MODES = ("fused", "dense", "keyword", "hybrid", "classifier")
+SCENARIO_PICKS = 3  # scenarios whose scripts join the candidates even when neither search found them
 __all__ = ["MODES", "IndexReader", "Retrieval", "RetrievalConfig", "Retriever", "ScoredItem"]
 
 
@@ -67,7 +70,7 @@ class Retriever:
         today: date | None = None,
         vector: list[float] | None = None,
     ) -> Retrieval:
-        """Rank scripts for the normalised `query`; `mode` is fused, dense or keyword."""
+        """Rank scripts for the normalised `query`; `mode` is one of MODES (fused by default)."""
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose one of: {', '.join(MODES)}")
         cfg = self.config
@@ -82,7 +85,11 @@ class Retriever:
         t2 = time.perf_counter()
         keyword = self._keyword(query, "script", brand) if mode != "dense" else {}
         timings["keyword"] = (time.perf_counter() - t2) * 1000
-        ranked = self._fuse(dense, keyword, brand, mode)[:k]
+        rows = self._fuse(dense, keyword, brand, mode)
+        best_hybrid = rows[0][0] if rows else 0.0  # "nothing fits" is judged as before the classifier
+        t5 = time.perf_counter()
+        ranked = self._classify(rows, query, vector, brand, mode)[:k]
+        timings["classify"] = (time.perf_counter() - t5) * 1000
         scripts = tuple(
             ScoredItem(
                 Hit(
@@ -94,13 +101,14 @@ class Retriever:
                     matched_via=variant,
                     dense_score=d,
                     keyword_score=kw,
+                    scenario_prob=p,
                 ),
                 it,
                 scope,
             )
-            for (score, d, kw, doc, variant, scope, it) in ranked
+            for (score, d, kw, doc, variant, scope, it, p) in ranked
         )
-        matched = bool(scripts) and scripts[0].hit.score >= cfg.no_match_threshold
+        matched = bool(scripts) and best_hybrid >= cfg.no_match_threshold
         t3 = time.perf_counter()
         policies = self._policies(scripts[0].item if matched else None, vector, brand, today or date.today())
         timings["policies"] = (time.perf_counter() - t3) * 1000
@@ -175,9 +183,9 @@ class Retriever:
             if brand and scope == brand:
                 score += cfg.brand_bonus
             doc, variant = (d[1], d[2]) if d[0] >= kw_norm and d[1] else (kw[1], kw[2])
-            rows.append((score, d[0], kw[0], doc, variant, scope, item))
+            rows.append((score, d[0], kw[0], doc, variant, scope, item, 0.0))
         rows.sort(key=lambda r: (-r[0], r[6].id))
-        if mode == "fused" and cfg.fusion == "rrf":
+        if mode in ("fused", "hybrid", "classifier") and cfg.fusion == "rrf":
             rows = self._rrf(rows)
         return rows
 
@@ -192,6 +200,35 @@ class Retriever:
             return w_d / (k + dense_rank[id(r)]) + w_k / (k + kw_rank[id(r)])
 
         return sorted(rows, key=lambda r: (-rrf(r), r[6].id))
+
+    # ---- scenario classifier ----
+    def _classify(self, rows, query: str, vector, brand: str | None, mode: str):
+        """Add w * P(scenario) to each script's hybrid score (fused), or rank by P alone (classifier).
+
+        The scripts of the likeliest scenarios join the candidates when neither search brought them back.
+        Without a classifier in this generation, or in the other modes, the hybrid ranking stands."""
+        model = self.reader.scenario_model
+        if model is None or vector is None or mode not in ("fused", "classifier"):
+            return rows
+        probs = model.probabilities(query, vector)
+        seen = {r[6].id for r in rows}
+        for scenario in sorted(probs, key=lambda s: -probs[s])[:SCENARIO_PICKS]:
+            for key in self.reader.by_scenario.get(scenario, ()):
+                item = self.reader.item(key)
+                if item.id in seen or not (
+                    brand is None or ALL_BRANDS in item.brands or brand in item.brands
+                ):
+                    continue
+                scope = brand if brand and brand in item.brands else ALL_BRANDS
+                rows.append((0.0, 0.0, 0.0, "", "", scope, item, 0.0))
+        w = self.config.scenario_weight
+        out = []
+        for r in rows:
+            p = probs.get(r[6].scenario, 0.0)
+            score = r[0] + w * p if mode == "fused" else p + 1e-3 * r[0]
+            out.append((score, *r[1:7], p))
+        out.sort(key=lambda r: (-r[0], r[6].id))
+        return out
 
     # ---- policies ----
     def _policies(self, script: Script | None, vector, brand, today: date) -> tuple[ScoredItem, ...]:

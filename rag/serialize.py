@@ -22,6 +22,7 @@ def hit_dict(hit: Hit) -> dict:
         "score": round(hit.score, SCORE_DIGITS),
         "dense_score": round(hit.dense_score, SCORE_DIGITS),
         "keyword_score": round(hit.keyword_score, SCORE_DIGITS),
+        "scenario_prob": round(hit.scenario_prob, SCORE_DIGITS),
         "matched_via": hit.matched_via,
         "matched_text": hit.matched_text,
     }
@@ -128,6 +129,7 @@ def draft_result_from_dict(data: dict) -> DraftResult:
                 h.get("matched_via", ""),
                 h.get("dense_score", 0.0),
                 h.get("keyword_score", 0.0),
+                h.get("scenario_prob", 0.0),
             )
             for h in data.get("sources", ())
         ),
@@ -209,6 +211,9 @@ def index_stats(gen, store_location: str) -> dict:
         "gen": manifest.gen,
         "store": store_location,
         "last_report": manifest.last_report,
+        # the classifier this generation was built with, and whether this process serves it (why not, if not)
+        "scenario_model": dict(manifest.scenario_model)
+        | {"serving": gen.reader.scenario_model is not None, "note": gen.reader.scenario_note},
     }
 
 

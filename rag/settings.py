@@ -31,6 +31,8 @@ RETRIEVAL_KNOBS = {
     "policy_min_score": "policy_min_score",
     "reference_min_score": "reference_min_score",
     "references_shown": "references_shown",
+    "scenario_model": "scenario_model",
+    "scenario_weight": "scenario_weight",
 }
 
 
@@ -143,6 +145,13 @@ class Settings(BaseSettings):
     )
     references_shown: int | None = Field(
         default=None, ge=0, description="At most this many reference chunks per draft."
+    )
+    scenario_model: Literal["on", "off"] | None = Field(
+        default=None,
+        description="The scenario classifier: trained by `huashu index`, fused into retrieval (default on).",
+    )
+    scenario_weight: float | None = Field(
+        default=None, ge=0, description="w in hybrid + w * P(script's scenario)."
     )
 
     # ---- compliance filter: the learned second stage (rag/compliance/learned.py) ----

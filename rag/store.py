@@ -27,6 +27,8 @@ from .storeerrors import explain, store_errors
 log = logging.getLogger(__name__)
 MANIFEST_ID = "manifest"
 CONFIG_PREFIX = "config:"
+MODEL_PREFIX = "model:"
+_MODEL_PART = 4_000_000  # characters per record of a stored model (base64), well under any request limit
 KINDS = ("script", "policy", "reference")
 LOCK_NAME = "huashu-index.lock"
 
@@ -49,6 +51,9 @@ class Manifest:
     pending: int | None = None  # a generation being written; set while a re-index runs
     last_report: dict = field(default_factory=dict)
     config: str = ""  # hash of the serving config record (brands, tones, rules) this generation serves
+    # the scenario classifier of this generation: version, fingerprint of its training data, digest of the
+    # stored model, status (ok | skipped | off) and why (see scenario_model and index)
+    scenario_model: dict = field(default_factory=dict)
 
     def record_ids(self) -> set[str]:
         """Return the ids of every record in the serving index."""
@@ -261,6 +266,43 @@ class Store:
         col = self._manifest_collection()
         ids = [i for i in self.get_all(col, [])["ids"] if i.startswith(CONFIG_PREFIX)]
         stale = [i for i in ids if i[len(CONFIG_PREFIX) :] not in keep]
+        if stale:
+            col.delete(ids=stale)
+
+    # ---- scenario models: trained at index time, stored beside the manifest that names them ----
+    def write_model(self, digest: str, data: bytes) -> None:
+        """Store a trained model under its digest, in parts (before the manifest that names it)."""
+        text = base64.b64encode(data).decode()
+        parts = [text[i : i + _MODEL_PART] for i in range(0, len(text), _MODEL_PART)] or [""]
+        self._manifest_collection().upsert(
+            ids=[f"{MODEL_PREFIX}{digest}:{i}" for i in range(len(parts))],
+            documents=parts,
+            embeddings=[[1.0]] * len(parts),
+            metadatas=[{"kind": "model", "parts": len(parts)}] * len(parts),
+        )
+
+    def has_model(self, digest: str) -> bool:
+        """Return whether a model is stored under `digest` (its first part, at least)."""
+        return bool(self._manifest_collection().get(ids=[f"{MODEL_PREFIX}{digest}:0"], include=[])["ids"])
+
+    def read_model(self, digest: str) -> bytes | None:
+        """Return the model stored under `digest`, or None when it is missing or incomplete."""
+        col = self._manifest_collection()
+        first = col.get(ids=[f"{MODEL_PREFIX}{digest}:0"], include=["metadatas"])
+        if not first["ids"]:
+            return None
+        ids = [f"{MODEL_PREFIX}{digest}:{i}" for i in range(int(first["metadatas"][0]["parts"]))]
+        got = col.get(ids=ids, include=["documents"])
+        parts = dict(zip(got["ids"], got["documents"], strict=True))
+        if any(i not in parts for i in ids):
+            return None
+        return base64.b64decode("".join(parts[i] for i in ids))
+
+    def prune_models(self, keep: set[str]) -> None:
+        """Delete stored models that no manifest still names."""
+        col = self._manifest_collection()
+        ids = [i for i in self.get_all(col, [])["ids"] if i.startswith(MODEL_PREFIX)]
+        stale = [i for i in ids if i[len(MODEL_PREFIX) :].rsplit(":", 1)[0] not in keep]
         if stale:
             col.delete(ids=stale)
 

@@ -124,6 +124,7 @@ class Hit:
     matched_via: str = ""  # reply | example | body | chunk
     dense_score: float = 0.0
     keyword_score: float = 0.0
+    scenario_prob: float = 0.0  # P(this script's scenario) from the scenario classifier; 0 without one
 
 
 @dataclass(frozen=True)

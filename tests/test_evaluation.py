@@ -594,13 +594,13 @@ def test_run_checks_brands_scripts_and_thresholds(huashu_app, tmp_path):
 
 
 @pytest.mark.slow
-def test_compare_modes_scores_dense_keyword_and_fused_side_by_side(huashu_app, tmp_path):
+def test_compare_modes_scores_every_retrieval_mode_side_by_side(huashu_app, tmp_path):
     out = tmp_path / "modes.json"
     files = [str(EVAL_SETS / "retrieval_dev.jsonl")]
     assert _eval(huashu_app, "run", *files, "--compare-modes", "--json", str(out), "--quiet") == 0
     results = json.loads(out.read_text(encoding="utf-8"))
     by_mode = results["retrieval_by_mode"]
-    assert set(by_mode) == {"fused", "dense", "keyword"}
+    assert set(by_mode) == {"fused", "hybrid", "classifier", "dense", "keyword"}
     assert by_mode["fused"] == results["retrieval"]
     for mode in by_mode.values():
         assert mode["cases"] == results["retrieval"]["cases"]

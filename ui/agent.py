@@ -227,6 +227,7 @@ def _explain(app, result: rag.DraftResult) -> None:
                     "id": h.id,
                     "向量": round(h.dense_score, 3),
                     "关键词": round(h.keyword_score, 3),
+                    "场景概率": round(h.scenario_prob, 3),
                     "匹配内容": h.matched_text,
                 }
                 for h in result.sources

@@ -169,6 +169,7 @@ def _search(app: rag.Huashu) -> None:
         "score": "融合",
         "dense_score": "向量",
         "keyword_score": "关键词",
+        "scenario_prob": "场景概率",
     }
     st.dataframe(
         [{label: row.get(key) for key, label in columns.items()} for row in data["scripts"]],

@@ -265,9 +265,10 @@ def add_eval_commands(subparsers, app_factory: Callable[[], object] | None = Non
         "--compare-modes",
         dest="modes",
         action="store_const",
-        const=("dense", "keyword"),
+        const=("hybrid", "classifier", "dense", "keyword"),
         default=(),
-        help="also score retrieval dense-only and keyword-only, beside fused (retrieval_by_mode in the JSON)",
+        help="also score retrieval hybrid (dense + keyword, no scenario classifier), classifier alone, dense-only "
+        "and keyword-only, beside fused (retrieval_by_mode in the JSON)",
     )
     run.add_argument(
         "--mode",

@@ -66,7 +66,7 @@ def test_reindex_runs_aside_reports_what_changed_and_the_page_serves_it(knowledg
 def test_search_shows_ranked_scripts_with_their_scores(knowledge):
     knowledge.text_input(key="search-query").input("我地址写错了还能改吗").run()
     scripts = next(df.value for df in knowledge.dataframe if "融合" in df.value.columns)
-    assert list(scripts.columns) == ["id", "标题", "场景", "融合", "向量", "关键词"]
+    assert list(scripts.columns) == ["id", "标题", "场景", "融合", "向量", "关键词", "场景概率"]
     assert scripts["场景"].iloc[0] == "address_change"
     assert list(scripts["融合"]) == sorted(scripts["融合"], reverse=True)
 
