@@ -444,6 +444,7 @@ def test_hostile_bytes_through_the_command_line(huashu_app, limits, case):
     run = cli(huashu_app.settings, *args, "--brand", "nuanbei", "--json", stdin=stdin).clean()
     assert run.code in (0, 2), run.err
     assert not echoed(run.err, secrets), run.err
+    print(f"\ncli case {case}: exit {run.code}")
     if run.code == 2:
         assert run.err.startswith("输入有误：") and not run.out
         return
