@@ -420,7 +420,8 @@ ID_X = "11010519491231002X"
 CARD = "6222021234567890128"
 CLI_CASES = {
     "gbk-message-with-a-phone": (["draft", f"我的手机{PHONE}，什么时候发货".encode("gbk")], b"", [PHONE]),
-    "nul-and-lone-surrogate-on-stdin": (["draft", "-"], "在吗\x00发货了吗".encode() + b"\xed\xa0\x80", []),
+    "nul-on-stdin": (["draft", "-"], "在吗\x00发货了吗".encode(), []),
+    "lone-surrogate-bytes-on-stdin": (["draft", "-"], "在吗".encode() + b"\xed\xa0\x80", []),
     "rtl-marks-and-emoji": (["draft", "\u202e什么时候\u200f发货😀🙏🏻👨‍👩‍👧"], b"", []),
     "100k-characters-of-punctuation-on-stdin": (["draft", "-"], ("？！。……" * 20_000).encode(), []),
     "split-phone-and-full-width-digits": (
