@@ -260,22 +260,25 @@ class Huashu:
         order: Mapping[str, str] | None = None,
     ) -> FilterResult:
         """Run the compliance filter; without `sources`, the brand's valid policies ground numbers."""
+        from .normalize import scrub
         from .order import clean_order
 
         gen = self.generation
         brand = gen.check_brand(brand)
         if sources is None:
             sources = [p.body for p in gen.reader.policies(brand, date.today())]
+        text = scrub(text) if isinstance(text, str) else text
         return gen.filter.check(text, brand=brand, sources=list(sources), order_facts=clean_order(order))
 
     # ---- drafting ----
     def _request(self, message, brand, conversation, order, today, mode, script_id) -> DraftRequest:
+        from .normalize import scrub
         from .pipeline import clean_conversation
 
         if isinstance(message, bytes):
             raise BadInputError("顾客消息应该是文字，不是字节串。")
         return DraftRequest(
-            message=message,
+            message=scrub(message) if isinstance(message, str) else message,
             brand=brand,
             conversation=clean_conversation(conversation),
             order=dict(order or {}),
@@ -318,9 +321,14 @@ class Huashu:
 
     def recheck(self, result: DraftResult, edited: str) -> DraftResult:
         """Check an agent's edited draft before it is sent, against what the original draft was grounded in."""
+        from .normalize import scrub
+
         try:
             checked = self.generation.filter.check(
-                edited, brand=result.brand, sources=list(result.grounding), order_facts=result.order
+                scrub(edited) if isinstance(edited, str) else edited,
+                brand=result.brand,
+                sources=list(result.grounding),
+                order_facts=result.order,
             )
         except FilterError:
             from .pipeline import FILTER_FAILED

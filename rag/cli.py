@@ -120,7 +120,7 @@ def cmd_kb_stats(args) -> int:
 
 
 def cmd_draft(args) -> int:
-    message = _stdin_text() if args.message == "-" else _arg_text(args.message, "顾客消息")
+    message = _message(args)
     brand = _arg_text(args.brand, "--brand")
     order = {
         k: _arg_text(getattr(args, k), "--" + k.replace("_", "-")) for k in ORDER_FLAGS if getattr(args, k)
@@ -231,6 +231,23 @@ def _arg_text(value: str | None, what: str) -> str | None:
         return _decode(os.fsencode(value), what)
 
 
+def _message(args) -> str:
+    """Return the customer's message: the argument, stdin (`-`) or the file `--file` names."""
+    if args.file and args.message is not None:
+        raise BadInputError(
+            "顾客消息只能给一处：要么写在命令里（或 `-` 读标准输入），要么用 --file，不能同时给。"
+        )
+    if args.file:
+        try:
+            raw = Path(args.file).read_bytes()
+        except OSError as exc:
+            raise BadInputError(f"读不了消息文件 {args.file}：{exc.strerror or exc}。") from exc
+        return _decode(raw, f"消息文件 {args.file}")
+    if args.message is None:
+        raise BadInputError("请给出顾客消息：写在命令里，或用 `-` 从标准输入读，或用 --file 从文件读。")
+    return _stdin_text() if args.message == "-" else _arg_text(args.message, "顾客消息")
+
+
 def _stdin_text() -> str:
     return _decode(sys.stdin.buffer.read(), "标准输入里的顾客消息")
 
@@ -312,7 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_kb_check)
 
     p = sub.add_parser("draft", help="draft a reply to one customer message")
-    p.add_argument("message", help="the customer's message; - reads it from stdin (also one starting with -)")
+    p.add_argument(
+        "message", nargs="?", help="the customer's message; - reads it from stdin (also one starting with -)"
+    )
+    p.add_argument("--file", metavar="FILE", help="read the customer's message from FILE (UTF-8, or GBK)")
     p.add_argument("--brand", required=True)
     for flag in ORDER_FLAGS:
         p.add_argument("--" + flag.replace("_", "-"), dest=flag)

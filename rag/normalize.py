@@ -27,6 +27,15 @@ def _t2s():
 _SURROGATE = re.compile("([\ud800-\udfff]+)")
 
 
+def scrub(text: str) -> str:
+    """Return `text` with every lone surrogate replaced by U+FFFD.
+
+    A broken client (JSON's "\\ud800", a bad paste) can hand over half of a UTF-16 pair; no encoder, database
+    or tokenizer accepts one, so input is scrubbed where it enters the library and is stored as it shows.
+    """
+    return _SURROGATE.sub(lambda m: "\ufffd" * len(m.group(0)), text) if _SURROGATE.search(text) else text
+
+
 def to_simplified(text: str) -> str:
     """Convert traditional Chinese characters to simplified ones.
 
@@ -52,8 +61,9 @@ def normalize(text: str) -> str:
 
 
 def normalize_query(text: str) -> str:
-    """Return the matching form of a customer message: also strips emoji and repeated punctuation."""
-    text = _EMOJI.sub(" ", normalize(text))
+    """Return the matching form of a customer message: also strips emoji, repeated punctuation and lone
+    surrogates (the embedding model's tokenizer speaks UTF-8, which cannot hold them)."""
+    text = _EMOJI.sub(" ", _SURROGATE.sub(" ", normalize(text)))
     text = _REPEATED_PUNCT.sub(r"\1", text)
     return _SPACES.sub(" ", text).strip()
 

@@ -16,6 +16,9 @@ from .errors import BadInputError
 from .kb import ORDER_SLOTS
 
 _CJK = "\u4e00-\u9fff"
+# A run of 11 or more digits (grouped or not) in a refused fact may be a phone, ID card or bank card number
+# pasted into the wrong field: the message that refuses it shows only its ends.
+_LONG_NUMBER = re.compile(r"\d(?:[\s-]{0,3}\d){10,}")
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ assert set(SHAPES) == ORDER_SLOTS, "every order slot a script may use needs a sh
 def clean_order(order: Mapping[str, object] | None) -> dict[str, str]:
     """Return the order facts the agent gave, each checked against its shape; blanks are left out."""
     order = dict(order or {})
-    unknown = sorted(set(order) - ORDER_SLOTS)
+    unknown = sorted(map(str, set(order) - ORDER_SLOTS))  # keys of mixed types sort as text
     if unknown:
         raise BadInputError(
             f"不认识的订单信息 {', '.join(map(str, unknown))}；可用：{', '.join(sorted(ORDER_SLOTS))}。"
@@ -71,9 +74,19 @@ def clean_order(order: Mapping[str, object] | None) -> dict[str, str]:
             continue
         shape = SHAPES[name]
         if len(text) > shape.max_len or not shape.pattern.fullmatch(text):
-            shown = text if len(text) <= 30 else text[:30] + "…"
             raise BadInputError(
-                f"{shape.label}（{name}）格式不对：{shown!r}。应为{shape.hint}；请核对后重新填写。"
+                f"{shape.label}（{name}）格式不对：{_shown(text)!r}。应为{shape.hint}；请核对后重新填写。"
             )
         out[name] = text
     return out
+
+
+def _shown(text: str) -> str:
+    """Return a refused fact as the message shows it: cut short, long numbers masked (138****5678)."""
+
+    def mask(m: re.Match) -> str:
+        digits = re.sub(r"\D", "", m.group(0))
+        return f"{digits[:3]}****{digits[-4:]}"
+
+    text = _LONG_NUMBER.sub(mask, text)
+    return text if len(text) <= 30 else text[:30] + "…"

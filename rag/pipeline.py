@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 
 from .drafters import Composed, DraftContext, Drafter
 from .errors import BadInputError, ConfigError, FilterError, HuashuError, NotFoundError
-from .normalize import normalize_query
+from .normalize import normalize_query, scrub
 from .order import clean_order
 from .retrieve import Retriever
 from .scenarios import NO_MATCH_SCENARIO
@@ -70,7 +70,7 @@ def clean_conversation(conversation: Sequence[Turn | Mapping]) -> tuple[Turn, ..
         role = str(t.get("role", "customer"))
         if role not in ("customer", "agent"):
             raise BadInputError(f"对话第 {i + 1} 轮的 role {role!r} 不对：只能是 customer 或 agent。")
-        turns.append(Turn(role, str(t.get("text", ""))))
+        turns.append(Turn(role, scrub(str(t.get("text", "")))))
     return tuple(turns)
 
 

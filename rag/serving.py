@@ -88,6 +88,7 @@ def load_generation(
     lock = io_lock(store)
     try:
         lock.acquire(shared=True, wait_s=0 if previous is not None else wait_s)
+        log.debug("store lock taken after %.1f ms", (time.perf_counter() - started) * 1000)
         with store.errors():  # a damaged, read-only or full store says so, with the next step
             manifest = store.read_manifest()
             reader = IndexReader(store, embeddings, config, manifest, previous.reader if previous else None)

@@ -651,6 +651,7 @@ def test_checksums():
         "序列号6222021234567890127有误。",  # fails Luhn, and nothing calls it a card number (issue 15: 卡号 would)
         "尾号5678的手机会收到短信确认。",
         "运单号731234567890，请留意派送。",
+        "顺丰单号SF13812345678已发出。",  # letters that start a tracking number, not a phone word
     ],
 )
 def test_invalid_or_partial_numbers_are_not_personal_data(cf, text):
@@ -669,6 +670,10 @@ def test_invalid_or_partial_numbers_are_not_personal_data(cf, text):
         ("电话：139 - 1234 - 5678。", "电话：139****5678。"),
         ("身份证 110101 19900307 1233 已登记。", "身份证 110101********1233 已登记。"),
         ("地址改为朝阳区建国路88号现代城5号楼1203室。", "地址改为朝阳区****。"),
+        # glued to the letters of a phone or chat-account word (found while writing the hostile-input run)
+        ("联系我tel13812345678。", "联系我tel138****5678。"),
+        ("加我WX13812345678谢谢", "加我WX138****5678谢谢"),
+        ("Phone:138 1234 5678。", "Phone:138****5678。"),
     ],
 )
 def test_personal_data_is_masked(cf, text, masked):

@@ -77,3 +77,25 @@ def test_cli_refuses_a_bad_order_flag_without_a_traceback(huashu_app):
     proc = run_cli(huashu_app, "draft", DAMAGED, "--brand", "nuanbei", "--order-id", "abc;rm -rf /")
     assert proc.returncode == 2 and "订单号（order_id）格式不对" in proc.stderr
     assert "Traceback" not in proc.stderr and "rm -rf" not in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "order,hidden,shown",
+    [
+        ({"carrier": "电话6200 - 0000 - 0000 - 0005"}, "6200 - 0000 - 0000 - 0005", "620****0005"),
+        ({"order_status": "手机１３８－１２３４－５６７８，"}, "13812345678", "138****5678"),
+        ({"paid_at": "11010519491231002X"}, "11010519491231002", "110****1002X"),
+    ],
+)
+def test_a_refused_fact_holding_a_phone_id_or_card_number_is_not_echoed_in_full(
+    huashu_app, order, hidden, shown
+):
+    # found by tests/faults/test_hostile_property.py: the message that refused the fact repeated the number
+    with pytest.raises(BadInputError) as info:
+        huashu_app.check("好的", brand="nuanbei", order=order)
+    assert hidden not in str(info.value) and shown in str(info.value)
+
+
+def test_order_facts_with_keys_of_mixed_types_are_refused_with_the_keys_named(huashu_app):
+    with pytest.raises(BadInputError, match="不认识的订单信息 1, amount"):
+        huashu_app.check("好的", brand="nuanbei", order={1: "x", "amount": "5"})

@@ -8,6 +8,12 @@ from dataclasses import dataclass
 
 _SEP = r"[\s-]{0,3}"  # digits may be grouped with spaces or dashes: 138 1234 5678, 138 - 1234 - 5678
 _MOBILE = re.compile(rf"(?<![0-9a-z*])(?:\+?86{_SEP})?1{_SEP}[3-9](?:{_SEP}\d){{9}}(?![0-9a-z*])")
+# A number glued to the letters of a phone or chat-account word is still a person's number: tel13812345678,
+# wx13812345678 (a WeChat id is often the phone number). Other letters before digits start a code (SF1381...).
+_MOBILE_AFTER_WORD = re.compile(
+    rf"(?<![a-z])(?:tel|wx|vx|phone|mobile|whatsapp)[:：.]?{_SEP}"
+    rf"(?P<n>(?:\+?86{_SEP})?1{_SEP}[3-9](?:{_SEP}\d){{9}})(?![0-9a-z*])"
+)
 _ID_CARD = re.compile(
     rf"(?<![0-9a-z*])[1-6]\d{{5}}{_SEP}(?:18|19|20)\d{{2}}{_SEP}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
     rf"{_SEP}\d{{3}}[0-9x](?![0-9a-z*])"
@@ -123,6 +129,11 @@ def find_mobile(norm: str) -> list[Found]:
         d = _digits(m.group(0))[-11:]
         if not _is_code(norm, m.start()) and not _in_email(norm, m.start(), m.end()):
             out.append(Found(m.start(), m.end(), f"{d[:3]}****{d[-4:]}"))
+    if any(word in norm for word in ("tel", "wx", "vx", "phone", "mobile", "whatsapp")):
+        for m in _MOBILE_AFTER_WORD.finditer(norm):
+            d = _digits(m.group("n"))[-11:]
+            if not any(f.start <= m.start("n") < f.end for f in out) and not _in_email(norm, *m.span("n")):
+                out.append(Found(m.start("n"), m.end("n"), f"{d[:3]}****{d[-4:]}"))
     return out
 
 

@@ -38,6 +38,20 @@ def test_a_message_in_gbk_or_from_stdin_is_drafted(settings, how):
     assert ("按 GBK 读取" in run.err) == how.startswith("gbk")
 
 
+def test_a_message_in_a_file_is_drafted_and_a_missing_or_doubled_one_is_named(settings, tmp_path):
+    path = tmp_path / "message.txt"
+    path.write_bytes(("-_- " + ASK).encode("gbk"))  # a GBK file, starting with a dash
+    run = cli(settings, "draft", "--file", str(path), "--brand", "jianyi", "--json").clean()
+    assert run.code == 0 and json.loads(run.out)["script_id"] == "ship_a" and "按 GBK 读取" in run.err
+    for args, says in (
+        (("--file", str(tmp_path / "nope.txt")), "nope.txt"),
+        ((ASK, "--file", str(path)), "只能给一处"),
+        ((), "请给出顾客消息"),
+    ):
+        run = cli(settings, "draft", *args, "--brand", "jianyi").clean()
+        assert run.code == 2 and says in run.err, run.err
+
+
 def test_an_order_flag_in_gbk_is_read_and_bytes_that_are_no_text_are_refused(settings):
     ok = cli(settings, "draft", ASK, "--brand", "jianyi", "--carrier", "顺丰".encode("gbk"), "--json").clean()
     assert ok.code == 0 and json.loads(ok.out)["order"]["carrier"] == "顺丰"
