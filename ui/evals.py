@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import streamlit as st
@@ -40,7 +41,11 @@ def _pick(s: rag.Settings) -> tuple[list[str], str]:
         folder = rag.runs_dir(s).parent / "uploads"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / rag.safe_file_name(uploaded.name)
-        path.write_bytes(uploaded.getvalue())
+        data = uploaded.getvalue()
+        if not path.is_file() or path.read_bytes() != data:  # every rerun passes here, maybe mid-run: a
+            part = path.with_name(path.name + ".part")  # running eval must never read a half-written file
+            part.write_bytes(data)
+            os.replace(part, path)
         files.append(str(path))
         label = "+".join(filter(None, [label, path.stem]))
     return files, label
