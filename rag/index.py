@@ -442,7 +442,7 @@ class Indexer:
                 if key in damaged and item is not None:
                     to_embed += build_records(item, key, h, self.store, self.space)
                     report.repaired.append(key)
-                new_items[key] = prev
+                new_items[key] = _with_scenario(prev, item)
                 if key not in damaged or item is None:
                     report.unchanged.append(key)
                 continue
@@ -454,6 +454,7 @@ class Indexer:
                 "n": len(getattr(item, "customer_examples", ())),
                 "c": list(_scopes(item)),
             }
+            new_items[key] = _with_scenario(new_items[key], item)
             (report.updated if key in old.items else report.added).append(key)
         report.removed = sorted(set(old.items) - set(desired))
         config = self._config(kb, old, report)
@@ -587,3 +588,11 @@ def partitions(store: Store, space: str, brand: str | None, kinds=KINDS) -> list
             if scope is not None and (brand is None or scope in (ALL_BRANDS, brand)):
                 out.append(name)
     return sorted(out)
+
+
+def _with_scenario(entry: dict, item) -> dict:
+    """Return the manifest entry with its script's scenario ("sc"), which the deletion guard counts."""
+    scenario = getattr(item, "scenario", None)
+    if not scenario or entry.get("sc") == scenario:
+        return entry
+    return {**entry, "sc": scenario}

@@ -23,25 +23,33 @@ _KIND_NAMES = {"script": "话术", "policy": "政策", "reference": "参考文�
 
 
 def guard_deletions(old: Manifest, new_items: dict, removed: list[str], share: float) -> None:
-    """Raise `MassDeleteError` if removing `removed` from `old` is more than `share` of it or a whole kind."""
+    """Raise `MassDeleteError` if removing `removed` from `old` is more than `share` of it, a whole kind or scenario."""
     if not removed:
         return
     total = len(old.items)
     left = Counter(key.split(":", 1)[0] for key in new_items)
     had = Counter(key.split(":", 1)[0] for key in old.items)
     emptied = [k for k in GUARDED_KINDS if had[k] and not left[k]]
-    if not emptied and (len(removed) < MASS_DELETE_MIN or len(removed) <= share * total):
+    gone = sorted(_scenarios(old.items) - _scenarios(new_items)) if "script" not in emptied else []
+    if not emptied and not gone and (len(removed) < MASS_DELETE_MIN or len(removed) <= share * total):
         return
     kinds = Counter(key.split(":", 1)[0] for key in removed)
     what = "，".join(f"{_KIND_NAMES.get(k, k)} {n} 条" for k, n in kinds.most_common())
     places = Counter(_folder(old.items[key]["s"]) for key in removed)
     where = "，".join(f"{p}（{n}）" for p, n in places.most_common(5)) + ("…" if len(places) > 5 else "")
     whole = f"，知识库里将不再有任何{'、'.join(_KIND_NAMES[k] for k in emptied)}" if emptied else ""
+    if gone:
+        whole += f"，场景 {'、'.join(gone)} 将一条话术也没有（这些场景的顾客只会收到“稍后回复”）"
     raise MassDeleteError(
         f"这次重新索引会从索引里删除 {len(removed)} 条（现有 {total} 条的 {len(removed) * 100 // total}%）：{what}{whole}；"
         f"来自 {where}。如果是目录被移走、改名或没有挂载，请先恢复它；如果确实要删，运行 "
         "`huashu index --allow-mass-delete`。现有索引没有改动，照常服务。"
     )
+
+
+def _scenarios(items: dict) -> set[str]:
+    """Return the scenarios the scripts among `items` answer (entries written before scenarios were kept: none)."""
+    return {e["sc"] for k, e in items.items() if k.startswith("script:") and e.get("sc")}
 
 
 def _folder(source: str) -> str:

@@ -43,7 +43,7 @@ class Manifest:
     built_at: str = ""
     kb_path: str = ""
     kb_fingerprint: str = ""
-    # key -> {"h": content hash, "s": source file, "n": customer examples, "c": brand scopes}; record ids derive
+    # key -> {"h": content hash, "s": source file, "n": customer examples, "c": brand scopes, "sc": scenario}; record ids derive
     # from these (see item_record_ids), which keeps the manifest small: it is written twice per re-index
     items: dict[str, dict] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # source path -> content hash

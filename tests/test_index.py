@@ -79,8 +79,8 @@ def test_edit_add_delete_embed_only_what_changed(tmp_path, mini_kb, embeddings):
             ),  # added
         ],
     )
-    (mini_kb / "scripts" / "brand.yaml").unlink()  # deleted file
-    report = ix.run(load_kb(mini_kb))
+    (mini_kb / "scripts" / "brand.yaml").unlink()  # deleted file: the last product_usage script, on purpose
+    report = ix.run(load_kb(mini_kb), allow_mass_delete=True)
     assert report.added == ["script:invoice_a"]
     assert report.updated == ["script:ship_a"]
     assert report.removed == ["script:usage_lanxu"]

@@ -31,7 +31,7 @@ def test_reindex_cycle_against_server(tmp_path, mini_kb, embeddings, chroma_serv
         mini_kb / "scripts" / "order.yaml",
         [script("ship_a", reply="付款后24小时内发货，请留意订单页的运单号。")],
     )
-    report = ix.run(load_kb(mini_kb))
+    report = ix.run(load_kb(mini_kb), allow_mass_delete=True)  # damage_a, its scenario's only script, goes
     assert report.updated == ["script:ship_a"] and report.removed == ["script:damage_a"]
 
     reader = IndexReader(Store(settings), embeddings)

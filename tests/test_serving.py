@@ -278,8 +278,8 @@ def test_incremental_reload_equals_a_fresh_load(tmp_path, mini_kb, embeddings):
             )
         ],
     )
-    _set_version(mini_kb, 5)
-    app.index()
+    _set_version(mini_kb, 5)  # rewrites order.yaml without damage_a, its scenario's only script
+    app.index(allow_mass_delete=True)
     incremental = app.generation.reader
     assert app.generation is not before and "script:invoice_b" in incremental.items
     fresh = IndexReader(app.store, embeddings, app.retrieval_config)

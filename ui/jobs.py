@@ -65,13 +65,17 @@ class Jobs:
             return job
 
     # ---- re-index ----
-    def start_reindex(self, settings: rag.Settings, *, full: bool = False) -> Job:
+    def start_reindex(
+        self, settings: rag.Settings, *, full: bool = False, allow_mass_delete: bool = False
+    ) -> Job:
         """Start `huashu index` in its own process over the settings' knowledge base and store."""
         job = self._claim("reindex")
         out = Path(tempfile.mkstemp(prefix="huashu-index-", suffix=".json")[1])
         args = [sys.executable, "-m", "rag.cli", "index", "--progress-lines", "--json", str(out)]
         if full:
             args.append("--full")
+        if allow_mass_delete:
+            args.append("--allow-mass-delete")
         env = os.environ | _env(settings)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
         try:

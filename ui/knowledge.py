@@ -69,10 +69,10 @@ def _reindex(app: rag.Huashu, s: rag.Settings) -> None:
     if left.button("重新索引", type="primary", disabled=running, key="reindex-start"):
         common.attempt(common.jobs().start_reindex, s, full=full)
         st.rerun()
-    _reindex_progress(app)
+    _reindex_progress(app, s)
 
 
-def _reindex_progress(app: rag.Huashu) -> None:
+def _reindex_progress(app: rag.Huashu, s: rag.Settings) -> None:
     job = common.jobs().get("reindex")
     if job is None:
         return
@@ -85,6 +85,11 @@ def _reindex_progress(app: rag.Huashu) -> None:
             return
         if job.state == "failed":
             st.error(f"重新索引失败，线上继续使用上一版索引：{job.error}")
+            if "--allow-mass-delete" in job.error and st.button(
+                "确实要删，确认后重新索引", key="reindex-allow"
+            ):
+                common.attempt(common.jobs().start_reindex, s, allow_mass_delete=True)
+                st.rerun(scope="app")
         elif not st.session_state.get(f"reloaded-{job.started}"):
             if app is not None:
                 common.attempt(app.reload)  # serve the new generation now rather than at the next poll

@@ -55,7 +55,9 @@ def test_reindex_while_serving_reaches_every_worker_and_fails_no_request(api_ser
             api_server.kb / "scripts" / "order.yaml",
             [script("ship_a", reply=f"我们会在付款后24小时内发货，请您留意订单页的运单号{MARKER}。")],
         )
-        done = api_server.cli("index", "--quiet")
+        done = api_server.cli(
+            "index", "--quiet", "--allow-mass-delete"
+        )  # damage_a is its scenario's only script
         assert done.returncode == 0, done.stderr
         seen = _ready_by_worker(api_server, before)
         time.sleep(0.5)  # a few more drafts on the new generation

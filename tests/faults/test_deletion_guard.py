@@ -47,15 +47,27 @@ def test_a_deliberate_mass_delete_goes_through_when_allowed(indexed, embeddings)
 def test_removing_a_large_share_stops_but_a_small_edit_does_not(indexed, embeddings):
     extra = [script(f"extra_{i}") for i in range(6)]
     write_script(indexed.kb_path / "scripts" / "extra.yaml", extra)
+    write_script(indexed.kb_path / "scripts" / "one.yaml", [script("one_more")])
     app = fresh(indexed, embeddings)
-    assert len(app.index().added) == 6  # 12 items now
-    (indexed.kb_path / "scripts" / "brand.yaml").unlink()  # 1 of 12: an ordinary deletion
-    assert app.index().removed == ["script:usage_lanxu"]
-    (indexed.kb_path / "scripts" / "extra.yaml").unlink()  # 6 of 11: more than the 20 % share
+    assert len(app.index().added) == 7  # 13 items now
+    (indexed.kb_path / "scripts" / "one.yaml").unlink()  # 1 of 13, its scenario still answered: ordinary
+    assert app.index().removed == ["script:one_more"]
+    (indexed.kb_path / "scripts" / "extra.yaml").unlink()  # 6 of 12: more than the 20 % share
     with pytest.raises(MassDeleteError, match="删除 6 条"):
         app.index()
     raised = Huashu(indexed.model_copy(update={"mass_delete_share": 0.6}), embeddings=embeddings)
     assert len(raised.index().removed) == 6  # the share is a setting
+
+
+def test_removing_the_last_script_of_a_scenario_stops_and_names_it(indexed, embeddings):
+    before = serve(indexed, embeddings)
+    (indexed.kb_path / "scripts" / "brand.yaml").unlink()  # 1 item, but the only product_usage script
+    run = cli(indexed, "index", "--quiet").clean()
+    assert run.code == 2
+    assert "product_usage" in run.err and "--allow-mass-delete" in run.err
+    assert serve(indexed, embeddings).index_gen == before.index_gen  # nothing written
+    report = fresh(indexed, embeddings).index(allow_mass_delete=True)
+    assert report.removed == ["script:usage_lanxu"]
 
 
 @pytest.mark.parametrize("share", ["0", "-1", "1.5", "many"])

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
-from conftest import open_workspace
+from conftest import make_settings, open_workspace
 from streamlit.testing.v1 import AppTest
 
 import rag
@@ -61,6 +62,28 @@ def test_reindex_runs_aside_reports_what_changed_and_the_page_serves_it(knowledg
     knowledge.text_input(key="search-query").input("预售的定金能退吗").run()
     sources = [df.value for df in knowledge.dataframe if "来源" in df.value.columns]
     assert sources and "references/presale_guide.md" in set(sources[0]["来源"])
+
+
+def test_a_refused_mass_delete_says_what_would_go_and_goes_through_once_confirmed(
+    ui_settings, embeddings, tmp_path, monkeypatch
+):
+    shutil.copytree(ui_settings.kb_path, tmp_path / "kb")  # its own knowledge base: the others keep theirs
+    own = make_settings(tmp_path, tmp_path / "kb")
+    with rag.Huashu(own, embeddings=embeddings) as app:
+        app.index()
+    knowledge = open_workspace(own, monkeypatch, "knowledge")
+    for f in (own.kb_path / "scripts").rglob("*.yaml"):
+        f.unlink()
+    before = _metric(knowledge, "索引代数")
+    knowledge.button(key="reindex-start").click().run()
+    _wait_for(knowledge, lambda at: any("重新索引失败" in e.value for e in at.error))
+    refusal = next(e.value for e in knowledge.error if "重新索引失败" in e.value)
+    assert "不再有任何话术" in refusal and "上一版索引" in refusal
+    assert _metric(knowledge, "索引代数") == before  # the last good index keeps serving
+    knowledge.button(key="reindex-allow").click().run()
+    _wait_for(knowledge, lambda at: any("用时" in s.value for s in at.success))
+    assert int(_metric(knowledge, "索引代数")) == int(before) + 1
+    assert int(_metric(knowledge, "话术")) == 0
 
 
 def test_search_shows_ranked_scripts_with_their_scores(knowledge):
