@@ -88,7 +88,8 @@ class Retriever:
         rows = self._fuse(dense, keyword, brand, mode)
         best_hybrid = rows[0][0] if rows else 0.0  # "nothing fits" is judged as before the classifier
         t5 = time.perf_counter()
-        ranked = self._classify(rows, query, vector, brand, mode)[:k]
+        ranked = self._classify(rows, query, vector, brand, mode)
+        ranked = (_diversify(ranked) if mode == "fused" else ranked)[:k]
         timings["classify"] = (time.perf_counter() - t5) * 1000
         scripts = tuple(
             ScoredItem(
@@ -270,6 +271,24 @@ class Retriever:
                 continue
             out.append(ScoredItem(Hit(chunk.id, "reference", "", sim, doc[:80], variant, sim), chunk, scope))
         return tuple(out)
+
+
+def _diversify(ranked: list) -> list:
+    """Return `ranked` with a second scenario in the top three when its first three share one.
+
+    The agent's next-best scripts are one click away: three scripts of one scenario offer one guess three
+    times, while a near miss is most often a neighbouring scenario (not "no script fits"). The first two keep
+    their places.
+    """
+    if len(ranked) < 4 or len({row[6].scenario for row in ranked[:3]}) > 1:
+        return ranked
+    first = ranked[0][6].scenario
+    other = next(
+        (i for i, row in enumerate(ranked[3:], 3) if row[6].scenario not in (first, "out_of_scope")), None
+    )
+    if other is None:
+        return ranked
+    return [*ranked[:2], ranked[other], *ranked[2:other], *ranked[other + 1 :]]
 
 
 def _centroid_sims(part: Partition, keys: list[str], vector) -> dict[str, float]:

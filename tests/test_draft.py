@@ -70,6 +70,21 @@ def test_brand_specific_script_beats_generic_twin(tmp_path, mini_kb, embeddings)
     assert ids[0] == "mask_generic" and "mask_lanxu" not in ids
 
 
+@pytest.mark.parametrize(
+    "message, scenario",
+    [
+        ("我地址写错了还能改吗", "address_change"),
+        ("发票开错了能重开吗", "invoice"),
+        ("退货运费谁出", "return_exchange"),
+    ],
+)
+def test_the_top_three_offer_a_second_scenario_after_two_of_the_first(huashu_app, message, scenario):
+    same = [s for s in huashu_app.retrieve(message).scripts if s.hit.scenario == scenario]
+    assert len(same) >= 3  # three of its scripts could have filled the top three
+    top = [s.hit.scenario for s in huashu_app.retrieve(message).scripts[:3]]
+    assert top[:2] == [scenario] * 2 and top[2] not in (scenario, "out_of_scope")
+
+
 def test_hits_carry_scores_reasons_and_grounding_policies(huashu_app):
     res = huashu_app.retrieve("快递到了盒子破了，里面东西也碎了", brand="nuanbei")
     best = res.best
