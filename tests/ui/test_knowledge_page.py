@@ -91,7 +91,10 @@ def test_search_shows_ranked_scripts_with_their_scores(knowledge):
     scripts = next(df.value for df in knowledge.dataframe if "融合" in df.value.columns)
     assert list(scripts.columns) == ["id", "标题", "场景", "融合", "向量", "关键词", "场景概率"]
     assert scripts["场景"].iloc[0] == "address_change"
-    assert list(scripts["融合"]) == sorted(scripts["融合"], reverse=True)
+    fused, scenarios = list(scripts["融合"]), list(scripts["场景"])
+    # third place may go to a second scenario when the first two share one (retrieval's diversity rule)
+    rest = fused[:2] + fused[3:] if scenarios[2] != scenarios[0] == scenarios[1] else fused
+    assert rest == sorted(rest, reverse=True)
 
 
 def test_analytics_show_rates_and_the_scripts_that_need_work(knowledge, ui_settings, embeddings):
