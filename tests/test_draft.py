@@ -90,7 +90,10 @@ def test_hits_carry_scores_reasons_and_grounding_policies(huashu_app):
     best = res.best
     assert res.matched and best.item.scenario == "damaged_or_missing"
     assert best.hit.score > 0 and best.hit.matched_text and best.hit.matched_via
-    assert [s.hit.score for s in res.scripts] == sorted((s.hit.score for s in res.scripts), reverse=True)
+    scores, scenarios = [s.hit.score for s in res.scripts], [s.hit.scenario for s in res.scripts]
+    # third place may go to a second scenario when the first two share one (the diversity rule above)
+    rest = scores[:2] + scores[3:] if scenarios[2] != scenarios[0] == scenarios[1] else scores
+    assert rest == sorted(rest, reverse=True)
     assert "damage_missing_wrong" in [p.item.id for p in res.policies]
 
 
