@@ -159,8 +159,12 @@ class Settings(BaseSettings):
         default=True,
         description="Flag clauses the rules miss with a classifier learned from compliance/examples/*.jsonl.",
     )
-    compliance_learned_threshold: float = Field(
-        default=0.85, gt=0, le=1, description="Probability at which the learned stage flags a clause."
+    compliance_learned_threshold: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Probability at which the learned stage flags a clause, for every category; unset: each "
+        "category's own, chosen by cross-validation.",
     )
 
     # ---- faults and hostile input: limits and guards of a re-index ----

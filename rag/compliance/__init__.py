@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rag.compliance.examples import SOFT_CATEGORIES, Example, examples_from_texts
 from rag.compliance.filter import ComplianceFilter
-from rag.compliance.learned import ClauseModel, load_or_train, train
+from rag.compliance.learned import ClauseModel, Thresholds, load_or_train, train
 from rag.compliance.rules import CATEGORIES, Rule, RuleSet, load_rules, parse_rules
 
 
@@ -17,7 +17,7 @@ def build_filter(
     examples: Sequence[Example] = (),
     *,
     cache_dir: Path | None = None,
-    threshold: float | None = None,
+    threshold: Thresholds | None = None,
 ) -> ComplianceFilter:
     """Return a filter of `rules` plus, when there are `examples`, the clause classifier learned from them."""
     model = load_or_train(examples, cache_dir) if examples else None

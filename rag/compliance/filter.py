@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rag.compliance import grounding, numbers, pii
 from rag.compliance.edits import apply, content_len
-from rag.compliance.learned import DEFAULT_THRESHOLD, ClauseModel, Guards, flag_clauses
+from rag.compliance.learned import ClauseModel, Guards, Thresholds, flag_clauses, threshold_of
 from rag.compliance.matching import Matcher
 from rag.compliance.rules import Rule, RuleSet, load_rules
 from rag.compliance.text import TextView, sentence_spans
@@ -31,15 +31,25 @@ _KIND_WORDS = {
 class ComplianceFilter:
     """Check drafts against a RuleSet; rules, patterns and tries are built once here."""
 
-    def __init__(self, rules: RuleSet, clauses: ClauseModel | None = None, threshold: float | None = None):
-        """`clauses` is the learned second stage (None: rules only); it flags clauses scoring `threshold` or more."""
+    def __init__(
+        self, rules: RuleSet, clauses: ClauseModel | None = None, threshold: Thresholds | None = None
+    ):
+        """`clauses` is the learned second stage (None: rules only); it flags clauses scoring `threshold` or more.
+
+        `threshold` is one probability for every category, a mapping of category to probability, or None for the
+        per-category defaults chosen by cross-validation (learned.DEFAULT_THRESHOLDS).
+        """
         self.rules = rules
         self.clauses = clauses
-        self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        self.threshold = threshold
         self.guards = Guards(meta=rules.meta_cues, reported=rules.reported_speech_cues)
         self.matcher = Matcher(rules)
         self.pii_rules = [r for r in rules.rules if r.detector in pii.DETECTORS]
         self.number_rules = [r for r in rules.rules if r.detector == "commitment_numbers"]
+
+    def threshold_for(self, category: str) -> float:
+        """Return the probability at which the learned stage flags a clause of `category`."""
+        return threshold_of(self.threshold, category)
 
     @classmethod
     def from_file(cls, path: str | Path) -> ComplianceFilter:
