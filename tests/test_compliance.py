@@ -1174,3 +1174,48 @@ def test_personal_data_in_a_dropped_sentence_is_still_masked(cf):
     result = cf.check(text)
     assert found(result, "personal_data", "13590217368", text)
     assert "13590217368" not in result.text
+
+
+# Wording families new authors used that the rules once missed (own sentences, not the tune set's).
+FAMILY_POSITIVES = [
+    ("forbidden_service_phrase", "jianyi", "您问我我问谁呀。", "我问谁"),
+    ("forbidden_service_phrase", "jianyi", "您问我我也不知道啊。", "我也不知道"),
+    ("forbidden_service_phrase", "lanxu", "运费的事您问我干嘛？", "问我干嘛"),
+    ("forbidden_service_phrase", "nuanbei", "这个不归我们售后管。", "不归我们售后管"),
+    ("forbidden_service_phrase", "jianyi", "您这都问第三遍了。", "问第三遍"),
+    ("forbidden_service_phrase", "jianyi", "评价您想写就写，我们无所谓。", "您想写就写"),
+    ("forbidden_service_phrase", "nuanbei", "这都怪不得我们店里。", "怪不得我们"),
+    ("forbidden_service_phrase", "jianyi", "物流记录您自己往上翻一下吧。", "自己往上翻一下"),
+    ("unconditional_promise", "jianyi", "这条裤子随时全额退。", "随时全额退"),
+    ("unconditional_promise", "nuanbei", "后天傍晚前一定给您送到。", "一定给您送到"),
+    ("unconditional_promise", "lanxu", "核实后补您一张券，保证以后不会再漏发。", "保证以后不会再漏发"),
+    ("competitor_disparagement", "nuanbei", "那家的湿巾全是工业废料。", "工业废料"),
+    ("false_authority", "lanxu", "这款面霜被中科院评为年度好物。", "中科院评为"),
+]
+
+FAMILY_NEGATIVES = [
+    "您问我这款适不适合敏感肌，我帮您看一下成分表。",
+    "您说我们发错了颜色，我马上帮您核实。",
+    "如果对处理结果不满意，您也可以向平台反映，我们会配合。",
+    "您可以在订单页自己翻看物流，我也同步帮您查。",
+    "是您的包裹在中转站滞留导致的延误，我们已经在催了。",
+    "这款羽绒服的保暖性能碾压全网。",
+]
+
+
+@pytest.mark.parametrize(("category", "brand", "text", "match"), FAMILY_POSITIVES)
+def test_new_wording_family_is_found(cf, category, brand, text, match):
+    result = cf.check(text, brand=brand, sources=POLICIES)
+    assert found(result, category, match, text), result.violations
+
+
+@pytest.mark.parametrize("text", FAMILY_NEGATIVES)
+def test_new_family_guards_leave_these_to_others(cf, text):
+    mine = {
+        "forbidden_service_phrase",
+        "unconditional_promise",
+        "competitor_disparagement",
+        "false_authority",
+    }
+    result = cf.check(text, brand=None, sources=POLICIES)
+    assert [v for v in result.violations if v.category in mine] == [], result.violations

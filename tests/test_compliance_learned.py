@@ -47,7 +47,8 @@ def rules_only() -> ComplianceFilter:
 # Written for this test, in none of the examples or eval sets; no rule names their words. A service phrase is
 # flagged only at 0.95 (its classifier is the least precise on unread authors), so the ones here are blunt.
 UNSEEN = [
-    ("nuanbei", "这么简单的事还要我一遍遍教吗？", "forbidden_service_phrase", "这么简单的事还要我一遍遍教吗"),
+    # (“这么简单的事还要…” is a rule now: 这种/这么 + 小事/简单的事 + 也/还 + 要)
+    ("nuanbei", "这么简单还要我一遍遍教吗？", "forbidden_service_phrase", "这么简单还要我一遍遍教吗"),
     ("jianyi", "有能耐你就去平台告我们。", "forbidden_service_phrase", "有能耐你就去平台告我们"),
     ("lanxu", "这款面霜在同类产品里找不出对手。", "absolute_claim", "这款面霜在同类产品里找不出对手"),
     ("jianyi", "这件衬衫能穿一辈子不变形。", "absolute_claim", "这件衬衫能穿一辈子不变形"),

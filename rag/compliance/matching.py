@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ _EXCEPTION = object()  # trie payload marking a global exception
 _NEG_WINDOW = 16  # compact characters looked at before a claim for a negation
 _META_WINDOW = 10  # compact characters looked at after a claim for "这种说法" and the like
 _NOT_REPORTED = "的得什啥了过吧呢吗"  # after 您说: a reference or a retort, not a restatement
+# After 您问: the agent answering back (您问我我问谁, 您问我干嘛), not a restatement of the question.
+_RETORT = re.compile(r"我(?:我|干嘛|干什么|做什么|有什么用|有啥用|也没用|没用)")
 _CONTEXT_WINDOW = 30  # compact characters looked at before a hit for a rule's context
 _OPEN_QUOTES = "“‘「『\"'《"
 _CLOSE_QUOTES = "”’」』\"'》"
@@ -186,7 +189,8 @@ class Matcher:
             lo -= 1
         clause = compact[lo:start]
         return any(
-            e >= len(clause) or clause[e] not in _NOT_REPORTED  # 您说的那个大牌, 您说什么都没用
+            (e >= len(clause) or clause[e] not in _NOT_REPORTED)  # 您说的那个大牌, 您说什么都没用
+            and not _RETORT.match(compact, lo + e)
             for _, e, _ in self._reported.scan(clause)
         )
 
