@@ -90,6 +90,7 @@ _MOBILE_CN = re.compile(
 # a landline or a mistyped mobile is still someone's number.
 _ANY_PHONE = re.compile(rf"(?<![0-9a-z*])\d(?:{_SEP}\d){{6,11}}(?![0-9a-z*])")
 _NAMED_PHONE_WORDS = ("电话", "手机", "号码", "手机号", "座机", "固话", "联系方式", "致电", "拨打")
+_TRUE_PHONE_WORDS = ("电话", "手机", "座机", "固话", "致电", "拨打")
 # ...but not the shop's own line (客服电话, 售后热线).
 _SHOP_PHONE = ("客服", "热线", "售后电话", "公司", "店铺", "门店", "官方")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -182,8 +183,12 @@ def _named_phones(norm: str, taken: list[Found]) -> list[Found]:
     for m in _ANY_PHONE.finditer(norm):
         if any(f.start < m.end() and m.start() < f.end for f in taken) or _in_email(norm, m.start(), m.end()):
             continue
-        before = norm[max(0, m.start() - _CONTEXT_BEFORE) : m.start()]
-        if _named(norm, m.start(), _NAMED_PHONE_WORDS) and not any(w in before for w in _SHOP_PHONE):
+        before = norm[max(0, m.start() - _CONTEXT_BEFORE) : m.start()].lower()
+        if any(w in before for w in _SHOP_PHONE):
+            continue
+        if any(w in before for w in _CODE_CONTEXT) and not any(w in before for w in _TRUE_PHONE_WORDS):
+            continue  # 运单号码 773012345678 is a tracking number, whatever calls it a 号码
+        if _named(norm, m.start(), _NAMED_PHONE_WORDS):
             d = _digits(m.group(0))
             out.append(Found(m.start(), m.end(), f"{d[:3]}****{d[-4:]}"))
     return out
