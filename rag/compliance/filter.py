@@ -181,20 +181,22 @@ class ComplianceFilter:
         for value in (order_facts or {}).values():
             if isinstance(value, str) and value:
                 grounds.extend(grounding.fact_grounds(value))
-        sentences: list[tuple[int, int]] | None = None
         out = []
+        sentences = sentence_spans(view.norm)
         for q in found:
             span = view.norm_span(q.start, q.end)
             clause = _clause(view.norm, q.start, q.end)
-            if _overlaps(span, taken) or _overlaps(span, excepted) or grounding.supported(q, clause, grounds):
+            context = next((view.norm[s:e] for s, e in sentences if s <= q.start < e), view.norm)
+            if (
+                _overlaps(span, taken)
+                or _overlaps(span, excepted)
+                or grounding.supported(q, clause, grounds, context)
+            ):
                 continue
             if q.kind == "percent" and q.low == 100 or self.matcher.negated_at(view, q.start):
                 continue  # 100% is an absolute claim, not a number; "不承诺12小时内到账" promises nothing
             if self.matcher.reported_at(view, q.start):
                 continue  # 您说用了三天没效果: the customer's words, not our promise
-            if sentences is None:
-                sentences = sentence_spans(view.norm)
-            context = next((view.norm[s:e] for s, e in sentences if s <= q.start < e), view.norm)
             if _DEFERS in context:
                 continue  # 满299减30，具体以活动页为准: the page decides, the draft promises nothing
             best, clear = grounding.closest(q, context, grounds)

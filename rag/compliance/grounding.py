@@ -9,6 +9,7 @@ from functools import lru_cache
 from rag.compliance.numbers import Quantity, extract, unit_factor
 from rag.compliance.text import TextView, sentence_spans
 
+_TITLE = re.compile(r"^#\s*([^\n#]+)$", re.M)
 _BARE = re.compile(r"(?<![0-9.])\d+(?:\.\d+)?(?![0-9.])")
 
 
@@ -19,6 +20,7 @@ class Ground:
     quantity: Quantity
     sentence: str
     contextual: bool = True  # False for order facts: a bare value grounds the number wherever it stands
+    topic: str = ""  # the source's title (# 破损、漏发、错发处理): what its bullet points are about
 
 
 @lru_cache(maxsize=512)
@@ -26,10 +28,12 @@ def grounds_of(source: str) -> tuple[Ground, ...]:
     """Return every quantity a source text states (cached: policies repeat across calls)."""
     norm = TextView.of(source).norm
     spans = sentence_spans(norm)
+    title = _TITLE.search(norm)
+    topic = title.group(1).strip() if title else ""
     out: list[Ground] = []
     for q in extract(norm, commitments_only=False):
         sentence = next((norm[s:e] for s, e in spans if s <= q.start < e), norm)
-        out.append(Ground(q, sentence.strip()))
+        out.append(Ground(q, sentence.strip(), topic=topic))
     return tuple(out)
 
 
@@ -49,12 +53,13 @@ def fact_grounds(value: str) -> tuple[Ground, ...]:
     return tuple(out)
 
 
-def supported(q: Quantity, context: str, grounds: list[Ground]) -> bool:
+def supported(q: Quantity, context: str, grounds: list[Ground], sentence: str = "") -> bool:
     """Return whether a source states the same quantity (or a range holding it) about the same thing.
 
     `context` is the draft's clause around the number; a source sentence must share at least one
     content character with it, so that 20元 from the complaint policy does not ground 补偿20元 for
-    a broken parcel.
+    a broken parcel. When the draft's `sentence` names a case with its own compensation (a broken parcel,
+    a complaint), the source must be about that case too, in its sentence or its title.
     """
     words: frozenset[str] | None = None
     outcomes: list[tuple[str, ...]] = []
@@ -73,8 +78,11 @@ def supported(q: Quantity, context: str, grounds: list[Ground]) -> bool:
         if words is None:
             words = content_chars(context.replace(q.text, " "))
             outcomes = [group for group in _OUTCOMES if any(w in context for w in group)]
-        if words & content_chars(g.sentence.replace(gq.text, " ")) and all(
-            any(w in g.sentence for w in group) for group in outcomes
+            cases = [group for group in _CASES if any(w in (sentence or context) for w in group)]
+        if (
+            words & content_chars(g.sentence.replace(gq.text, " "))
+            and all(any(w in g.sentence for w in group) for group in outcomes)
+            and all(any(w in g.sentence or w in g.topic for w in group) for group in cases)
         ):
             return True
     return False
@@ -87,6 +95,13 @@ _OUTCOMES = (
     ("回复", "答复", "回电"),
     ("无理由",),
     ("差价", "价保", "保价"),
+)
+
+# Each case has its own compensation: the 5元 coupon is for a broken or wrong parcel, the 20元 one for a
+# confirmed complaint; one does not ground the other.
+_CASES = (
+    ("破损", "漏发", "错发", "发错", "少发", "漏寄", "摔", "裂", "碎", "压坏", "压扁", "漏液"),
+    ("投诉",),
 )
 
 

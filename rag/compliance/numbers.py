@@ -224,6 +224,17 @@ _DATE_AFTER = ("前", "送达", "到", "发", "左右", "上午", "下午", "晚
 # Verbs whose "了" makes the number a past fact (停了两天, 说了三遍) unless it is a handout (补了5元).
 _HANDOUT = ("送", "赠", "补", "返", "赔", "退", "减", "免", "发", "到", "长")
 _FREQUENCY = re.compile(rf"\s*(?:各|共)?{_NUM}\s*次")
+# A span before an effect is an efficacy claim (三天就能消炎), left to the absolute and medical rules;
+# a span before a count is a rate (一分钟发十几条消息), not a deadline.
+_EFFECT_AFTER = re.compile(
+    r"(?:之内|以内|内)?(?:就|即|便)?(?:能|可以|可|会)?(?:见效|显效|起效|消炎|消肿|退红|美白|变白|淡斑|祛斑|去皱|好转|"
+    r"看到效果|见到效果|有效果|消退|淡化|白一个度|瘦)"
+)
+_RATE_AFTER = re.compile(
+    rf"(?:之内|以内|内)?(?:就)?(?:发|问|催|打|说|回)了?(?:{_NUM}|几)+几?\s*(?:条|次|遍|个)"
+)
+# A coupon's validity (有效期一年) is a term we promise; a product's (这款面霜有效期3年) is a spec.
+_VALIDITY_WORDS = ("券", "红包", "优惠", "积分", "会员", "礼品卡", "购物金")
 
 
 def _is_composition(norm: str, start: int, end: int) -> bool:
@@ -241,6 +252,8 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
     if unit == "日" and norm.startswith(_DATE_AFTER, end):
         return False
     if kind == "time" and _FREQUENCY.match(norm, end):  # 一天两次: how to use, not a promise
+        return False
+    if kind == "time" and (_EFFECT_AFTER.match(norm, end) or _RATE_AFTER.match(norm, end)):
         return False
     before = norm[max(0, start - 6) : start]
     for stop in "。!?;,，\n":
@@ -282,6 +295,10 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         return any(c in wide for c in _GIFT_CUES)
     if kind == "piece" and any(c in wide for c in _GIFT_CUES):
         return True  # 送您试用装湿巾5包: the gift word stands a few words back
+    if kind in ("time", "month") and before.endswith(("有效期", "有效期是", "有效期为")):
+        sentence = re.split("[。!?;\n]", norm[:start])[-1]
+        if any(w in sentence for w in _VALIDITY_WORDS):
+            return True
     if kind in _NEEDS_CUE or unit == "日":
         before = _NOT_CUE.sub("", before)
         return any(c in before for c in _CUES) or after.startswith(_CUES_AFTER)

@@ -26,6 +26,10 @@ _ANY_CARD = re.compile(rf"(?<![0-9a-z*])\d(?:{_SEP}\d){{15,18}}(?![0-9a-z*])")
 _ID_WORDS = ("身份证", "证件号", "身份号码", "证件号码", "身份证号", "身份证号码", "id card", "idcard")
 _CARD_WORDS = (
     "卡号",
+    "张卡",
+    "卡:",
+    "银行",
+    "提现",
     "银行卡",
     "储蓄卡",
     "信用卡",
@@ -42,7 +46,7 @@ _HAN = r"[\u4e00-\u9fff]"
 _CN_NUM = r"[0-9一二三四五六七八九十百零]"
 _ADDRESS = re.compile(
     rf"(?:{_HAN}{{2,7}}?(?:省|自治区))?(?:{_HAN}{{2,7}}?市)?(?P<district>{_HAN}{{1,7}}?(?:区|县|市|旗))"
-    rf"(?P<rest>[\u4e00-\u9fff0-9]{{1,20}}?(?:(?:路|街|道|巷|弄|里|村|镇|大道){_CN_NUM}+号"
+    rf"(?P<rest>[\u4e00-\u9fff0-9]{{1,20}}?(?:(?:路|街|道|巷|弄|里|村|镇|大道|段){_CN_NUM}+号"
     rf"|(?:小区|花园|公寓|大厦|苑|新村|家园|园){_CN_NUM}+(?:号楼|栋|幢|单元))"
     rf"(?:[\u4e00-\u9fffA-Za-z]{{0,8}}?{_CN_NUM}+(?:号楼|栋|幢|楼|单元|室|层|号|座))*(?:\d{{3,5}}(?![0-9%.]))?)"
 )
@@ -62,7 +66,33 @@ _CODE_CONTEXT = (
     "退货单",
 )
 # ...unless a phone word stands there too: 快递员电话13570981245 is a person's number.
-_PHONE_WORDS = ("电话", "手机", "致电", "联系方式", "tel", "微信")
+_PHONE_WORDS = (
+    "电话",
+    "手机",
+    "致电",
+    "联系方式",
+    "tel",
+    "微信",
+    "号码",
+    "快递员",
+    "快递小哥",
+    "骑手",
+    "打",
+    "拨",
+)
+# A mobile number spelled in Chinese numerals (一五八一二三四五六七八) is read out just the same.
+_CN_DIGITS = "零〇一二三四五六七八九幺"
+_CN_DIGIT_VALUE = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"零": "0", "幺": "1"}
+_MOBILE_CN = re.compile(
+    rf"(?<![{_CN_DIGITS}两十百千万])[一幺][三四五六七八九][{_CN_DIGITS}]{{9}}(?![{_CN_DIGITS}两十百千万])"
+)
+# Any 7-12 digit number the text itself calls a phone number (联系电话0571-88886666, 这个号码1768888999):
+# a landline or a mistyped mobile is still someone's number.
+_ANY_PHONE = re.compile(rf"(?<![0-9a-z*])\d(?:{_SEP}\d){{6,11}}(?![0-9a-z*])")
+_NAMED_PHONE_WORDS = ("电话", "手机", "号码", "手机号", "座机", "固话", "联系方式", "致电", "拨打")
+_TRUE_PHONE_WORDS = ("电话", "手机", "座机", "固话", "致电", "拨打")
+# ...but not the shop's own line (客服电话, 售后热线).
+_SHOP_PHONE = ("客服", "热线", "售后电话", "公司", "店铺", "门店", "官方")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10x98765432"
 
@@ -134,6 +164,33 @@ def find_mobile(norm: str) -> list[Found]:
             d = _digits(m.group("n"))[-11:]
             if not any(f.start <= m.start("n") < f.end for f in out) and not _in_email(norm, *m.span("n")):
                 out.append(Found(m.start("n"), m.end("n"), f"{d[:3]}****{d[-4:]}"))
+    out.extend(_cn_mobiles(norm, out))
+    out.extend(_named_phones(norm, out))
+    return sorted(out, key=lambda f: f.start)
+
+
+def _cn_mobiles(norm: str, taken: list[Found]) -> list[Found]:
+    out = []
+    for m in _MOBILE_CN.finditer(norm):
+        d = "".join(_CN_DIGIT_VALUE[c] for c in m.group(0))
+        if not any(f.start < m.end() and m.start() < f.end for f in taken):
+            out.append(Found(m.start(), m.end(), f"{d[:3]}****{d[-4:]}"))
+    return out
+
+
+def _named_phones(norm: str, taken: list[Found]) -> list[Found]:
+    out = []
+    for m in _ANY_PHONE.finditer(norm):
+        if any(f.start < m.end() and m.start() < f.end for f in taken) or _in_email(norm, m.start(), m.end()):
+            continue
+        before = norm[max(0, m.start() - _CONTEXT_BEFORE) : m.start()].lower()
+        if any(w in before for w in _SHOP_PHONE):
+            continue
+        if any(w in before for w in _CODE_CONTEXT) and not any(w in before for w in _TRUE_PHONE_WORDS):
+            continue  # 运单号码 773012345678 is a tracking number, whatever calls it a 号码
+        if _named(norm, m.start(), _NAMED_PHONE_WORDS):
+            d = _digits(m.group(0))
+            out.append(Found(m.start(), m.end(), f"{d[:3]}****{d[-4:]}"))
     return out
 
 
@@ -210,6 +267,9 @@ def may_contain(detector: str, norm: str, has_digits: bool) -> bool:
         return ("号" in norm or "栋" in norm or "幢" in norm) and (
             "市" in norm or "区" in norm or "县" in norm
         )
+    if detector == "mobile" and not has_digits:
+        named = any(w in norm for w in _NAMED_PHONE_WORDS) and _ANY_PHONE.search(norm) is not None
+        return named or _MOBILE_CN.search(norm) is not None
     return has_digits
 
 
