@@ -45,7 +45,7 @@ def rules_only() -> ComplianceFilter:
 
 
 # Written for this test, in none of the examples or eval sets; no rule names their words. A service phrase is
-# flagged only at 0.95 (its classifier is the least precise on unread authors), so the ones here are blunt.
+# flagged only at 0.9 (its classifier is the least precise on unread authors), so the ones here are blunt.
 UNSEEN = [
     # (“这么简单的事还要…” is a rule now: 这种/这么 + 小事/简单的事 + 也/还 + 要)
     ("nuanbei", "这么简单还要我一遍遍教吗？", "forbidden_service_phrase", "这么简单还要我一遍遍教吗"),

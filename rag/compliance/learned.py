@@ -38,15 +38,16 @@ C = 16.0  # inverse regularisation of each regression: chosen by 5-fold CV on th
 DEFAULT_THRESHOLD = 0.85
 # One threshold per category, chosen by benchmarks/compliance_cv.py --by-author (each tune author held out in turn;
 # every combination searched): the classifier on its own finds the most violations while staying as precise as at
-# DEFAULT_THRESHOLD for all, and the whole filter keeps precision >= 0.98 and FPR <= 0.01. The service-phrase
-# classifier is the least precise on unread authors, so it flags only when sure. Unnamed: DEFAULT_THRESHOLD.
+# DEFAULT_THRESHOLD for all, and the whole filter keeps precision >= 0.98 and FPR <= 0.01 (12 authors, 2,076 cases).
+# The service-phrase classifier is the least precise on unread authors, so it flags only when surer. Unnamed:
+# DEFAULT_THRESHOLD.
 DEFAULT_THRESHOLDS: dict[str, float] = {
-    "forbidden_service_phrase": 0.95,
+    "forbidden_service_phrase": 0.9,
     "absolute_claim": 0.75,
-    "unconditional_promise": 0.8,
-    "competitor_disparagement": 0.8,
-    "medical_claim": 0.75,
-    "false_authority": 0.6,
+    "unconditional_promise": 0.85,
+    "competitor_disparagement": 0.85,
+    "medical_claim": 0.8,
+    "false_authority": 0.7,
 }
 Thresholds = float | Mapping[str, float]
 
