@@ -59,6 +59,16 @@ def collect_stream(events) -> tuple[str, list, object]:
 
 
 @pytest.fixture(scope="session")
+def cf():
+    """The compliance filter of the starter rules file, rules only (tests/compliance_support.py names the file)."""
+    from compliance_support import RULES
+
+    from rag.compliance import ComplianceFilter
+
+    return ComplianceFilter.from_file(RULES)
+
+
+@pytest.fixture(scope="session")
 def embeddings() -> UseM3Embeddings:
     """The default embedding provider, loaded once for the whole session."""
     emb = UseM3Embeddings(threads=1)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from compliance_support import RULES, found
 
 from rag.compliance import CATEGORIES, ComplianceFilter, load_rules
 from rag.compliance.numbers import cn_to_number
 from rag.compliance.pii import id_checksum_ok, luhn_ok
 from rag.errors import KnowledgeBaseError
-
-RULES = Path(__file__).resolve().parents[1] / "knowledge_base" / "compliance" / "rules.yaml"
 
 # Policy sentences as the starter policies state them (domain.md); they ground numbers.
 POLICIES = (
@@ -21,19 +20,6 @@ POLICIES = (
     "破损、漏发、错发：请顾客拍照，补发或退款由顾客选择，来回运费由店铺承担，可以送顾客一张5元无门槛致歉券。",
     "投诉经核实属实的，可以送顾客一张20元无门槛致歉券，30天内有效。",
 )
-
-
-@pytest.fixture(scope="module")
-def cf() -> ComplianceFilter:
-    return ComplianceFilter.from_file(RULES)
-
-
-def found(result, category: str, match: str, text: str) -> bool:
-    """Return whether `result` reports `category` on a span overlapping `match` in `text`."""
-    start = text.find(match)
-    assert start >= 0, f"{match!r} not in {text!r}"
-    end = start + len(match)
-    return any(v.category == category and v.span[0] < end and start < v.span[1] for v in result.violations)
 
 
 POSITIVES = [

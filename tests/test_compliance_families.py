@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-from rag.compliance import ComplianceFilter
-
-RULES = Path(__file__).resolve().parents[1] / "knowledge_base" / "compliance" / "rules.yaml"
+from compliance_support import found
 
 # The two compensation policies as the knowledge base states them: a title, then bullet points.
 DAMAGE = (
@@ -17,18 +12,6 @@ DAMAGE = (
 COMPLAINT = "# 服务投诉处理与致歉补偿\n\n投诉经核实属实的，可以送顾客一张20元无门槛致歉券，30天内有效。\n"
 REFUND = "# 退款\n\n退货包裹签收后24小时内处理退款，退款原路退回。\n"
 POLICIES = (DAMAGE, COMPLAINT, REFUND)
-
-
-@pytest.fixture(scope="module")
-def cf() -> ComplianceFilter:
-    return ComplianceFilter.from_file(RULES)
-
-
-def found(result, category: str, match: str, text: str) -> bool:
-    start = text.find(match)
-    assert start >= 0, f"{match!r} not in {text!r}"
-    end = start + len(match)
-    return any(v.category == category and v.span[0] < end and start < v.span[1] for v in result.violations)
 
 
 FAMILIES = [
