@@ -87,3 +87,13 @@ def test_dev4_claim_families_are_caught(cf, text, category, match):
 def test_hard_negatives_stay_clean(cf, text):
     result = cf.check(text, sources=POLICIES)
     assert not result.violations, result.violations
+
+
+def test_an_unhedged_arrival_time_is_ungrounded_but_a_hedged_or_guaranteed_one_is_not(cf):
+    text = "您的包裹明天下午就能送到您家。"
+    assert found(cf.check(text, sources=POLICIES), "ungrounded_commitment", "明天下午就能送到", text)
+    for other in ("包裹预计明天就能送达，以物流为准。", "包裹保证明天就能送达。"):
+        reported = [
+            v for v in cf.check(other, sources=POLICIES).violations if v.category == "ungrounded_commitment"
+        ]
+        assert not reported, reported
