@@ -233,6 +233,15 @@ _EFFECT_AFTER = re.compile(
 _RATE_AFTER = re.compile(
     rf"(?:之内|以内|内)?(?:就)?(?:发|问|催|打|说|回)了?(?:{_NUM}|几)+几?\s*(?:条|次|遍|个)"
 )
+# A cited sample of people (据3000名用户试用反馈) makes the share after it a statistic, not a promise.
+_SAMPLE = re.compile(
+    rf"[0-9{_CN}]+\s*(?:名|位)[\u4e00-\u9fff]{{0,4}}?(?:用户|顾客|买家|宝妈|消费者|受访者|试用者|人)"
+)
+_SURVEY_AFTER = re.compile(r"(?:的)?(?:用户|顾客|买家|宝妈|人|受访者)?(?:都)?(?:表示|认为|反馈|觉得|评价)")
+# A price followed by 的 and a noun that is no coupon or compensation (九块九的T恤, 几十元的面霜).
+_PRICE_OF = re.compile(
+    rf"[{_CN}0-9]?的(?!券|优惠|红包|无门槛|代金|购物金|现金|补偿|赔偿|差价|运费|积分|额度)[\u4e00-\u9fffa-z]"
+)
 # A coupon's validity (有效期一年) is a term we promise; a product's (这款面霜有效期3年) is a spec.
 _VALIDITY_WORDS = ("券", "红包", "优惠", "积分", "会员", "礼品卡", "购物金")
 
@@ -276,6 +285,16 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         return False
     if kind == "percent" and _is_composition(norm, start, end):
         return False
+    if (
+        kind == "percent"
+        and _SURVEY_AFTER.match(after)
+        and _SAMPLE.search(re.split("[。!?;\n]", norm[:start])[-1])
+    ):
+        return (
+            False  # 据2000名用户反馈，82%表示干燥改善: a cited share of a named sample, the recommended form
+        )
+    if kind == "yuan" and _PRICE_OF.match(norm, end) and not any(c in before for c in _CUES):
+        return False  # 九块九的T恤: what something costs, not an amount we give
     if (
         _NOT_PROMISED.search(before)
         or kind in ("time", "month")

@@ -7,7 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 _SEP = r"[\s-]{0,3}"  # digits may be grouped with spaces or dashes: 138 1234 5678, 138 - 1234 - 5678
-_MOBILE = re.compile(rf"(?<![0-9a-z*])(?:\+?86{_SEP})?1{_SEP}[3-9](?:{_SEP}\d){{9}}(?![0-9a-z*])")
+# A mobile number may also be grouped with dots (158.2236.7741); eleven digits that way are no price.
+_MOBILE_SEP = r"[\s.-]{0,3}"
+_MOBILE = re.compile(
+    rf"(?<![0-9a-z*.])(?:\+?86{_SEP})?1{_MOBILE_SEP}[3-9](?:{_MOBILE_SEP}\d){{9}}(?![0-9a-z*]|\.\d)"
+)
 # A number glued to the letters of a phone or chat-account word is still a person's number: tel13812345678,
 # wx13812345678 (a WeChat id is often the phone number). Other letters before digits start a code (SF1381...).
 _MOBILE_AFTER_WORD = re.compile(
@@ -38,7 +42,14 @@ _CARD_WORDS = (
     "收款账号",
     "card no",
     "card number",
+    "的卡",
+    "退款账户",
+    "收款账户",
+    "银行账户",
 )
+# A card or phone number is also named by what follows it (6228…910这张农行卡, 0571-88123456这个座机).
+_CARD_AFTER = re.compile(r"\s*(?:这张|那张|的)?[\u4e00-\u9fff]{0,4}?(?:卡|银行账户)")
+_PHONE_AFTER = re.compile(r"\s*(?:这个|那个|的)?(?:座机|固话|电话|手机号?)")
 _CONTEXT_BEFORE = 12  # characters before a number in which its naming word must stand
 # "*" before a local part is a mask this filter wrote (130****0000@qq.com), not the start of an address.
 _EMAIL = re.compile(r"(?<![a-z0-9._%+@*-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
@@ -188,7 +199,7 @@ def _named_phones(norm: str, taken: list[Found]) -> list[Found]:
             continue
         if any(w in before for w in _CODE_CONTEXT) and not any(w in before for w in _TRUE_PHONE_WORDS):
             continue  # 运单号码 773012345678 is a tracking number, whatever calls it a 号码
-        if _named(norm, m.start(), _NAMED_PHONE_WORDS):
+        if _named(norm, m.start(), _NAMED_PHONE_WORDS) or _PHONE_AFTER.match(norm, m.end()):
             d = _digits(m.group(0))
             out.append(Found(m.start(), m.end(), f"{d[:3]}****{d[-4:]}"))
     return out
@@ -227,7 +238,8 @@ def find_bank_card(norm: str) -> list[Found]:
     for m in _ANY_CARD.finditer(norm):
         if any(f.start < m.end() and m.start() < f.end for f in out) or _in_email(norm, m.start(), m.end()):
             continue
-        if _named(norm, m.start(), _CARD_WORDS):
+        named_after = _CARD_AFTER.match(norm, m.end()) is not None and not _is_code(norm, m.start())
+        if _named(norm, m.start(), _CARD_WORDS) or named_after:
             d = _digits(m.group(0))
             out.append(Found(m.start(), m.end(), f"{d[:4]} **** **** {d[-4:]}"))
     return sorted(out, key=lambda f: f.start)
