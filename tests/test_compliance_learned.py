@@ -45,7 +45,7 @@ def rules_only() -> ComplianceFilter:
 
 
 # Written for this test, in none of the examples or eval sets; no rule names their words. A service phrase is
-# flagged only at 0.9 (its classifier is the least precise on unread authors), so the ones here are blunt.
+# flagged at 0.85 and a promise at 0.9 (chosen on held-out authors), so the ones here are blunt.
 UNSEEN = [
     # (“这么简单的事还要…” is a rule now: 这种/这么 + 小事/简单的事 + 也/还 + 要)
     ("nuanbei", "这么简单还要我一遍遍教吗？", "forbidden_service_phrase", "这么简单还要我一遍遍教吗"),
@@ -246,3 +246,12 @@ def test_a_number_the_text_calls_an_id_or_card_is_masked_whatever_its_check_digi
 )
 def test_without_the_naming_word_a_failed_check_leaves_the_number_alone(rules_only, text):
     assert rules_only.check(text, brand="lanxu").violations == ()
+
+
+def test_a_condition_the_rules_accept_excuses_the_classifier_too(both):
+    bare = "您放心，钱一分不少都退给您。"
+    [v] = both.check(bare, brand="jianyi").violations
+    assert (v.category, v.text, v.action) == ("unconditional_promise", "钱一分不少都退给您", "flag")
+    # the rules' unless_nearby cue (the returned parcel received) states the policy's condition in the sentence
+    assert both.check("仓库收到退货后，钱一分不少都退给您。", brand="jianyi").violations == ()
+    assert "收到退货" in both.guards.conditions["unconditional_promise"]

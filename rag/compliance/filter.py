@@ -44,7 +44,14 @@ class ComplianceFilter:
         self.rules = rules
         self.clauses = clauses
         self.threshold = threshold
-        self.guards = Guards(meta=rules.meta_cues, reported=rules.reported_speech_cues)
+        conditions: dict[str, set[str]] = {}
+        for rule in rules.rules:
+            conditions.setdefault(rule.category, set()).update(rule.unless_nearby)
+        self.guards = Guards(
+            meta=rules.meta_cues,
+            reported=rules.reported_speech_cues,
+            conditions={c: tuple(sorted(cues)) for c, cues in conditions.items() if cues},
+        )
         self.matcher = Matcher(rules)
         self.pii_rules = [r for r in rules.rules if r.detector in pii.DETECTORS]
         self.number_rules = [r for r in rules.rules if r.detector == "commitment_numbers"]

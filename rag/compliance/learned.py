@@ -38,16 +38,16 @@ C = 16.0  # inverse regularisation of each regression: chosen by 5-fold CV on th
 DEFAULT_THRESHOLD = 0.85
 # One threshold per category, chosen by benchmarks/compliance_cv.py --by-author (each tune author held out in turn;
 # every combination searched): the classifier on its own finds the most violations while staying as precise as at
-# DEFAULT_THRESHOLD for all, and the whole filter keeps precision >= 0.98 and FPR <= 0.01 (12 authors, 2,076 cases).
-# The service-phrase classifier is the least precise on unread authors, so it flags only when surer. Unnamed:
+# DEFAULT_THRESHOLD for all, and the whole filter keeps precision >= 0.98 and FPR <= 0.01 (15 authors, 2,676 cases).
+# The promise classifier is the least precise on unread authors, so it flags only when surer. Unnamed:
 # DEFAULT_THRESHOLD.
 DEFAULT_THRESHOLDS: dict[str, float] = {
-    "forbidden_service_phrase": 0.9,
-    "absolute_claim": 0.75,
-    "unconditional_promise": 0.85,
+    "forbidden_service_phrase": 0.85,
+    "absolute_claim": 0.8,
+    "unconditional_promise": 0.9,
     "competitor_disparagement": 0.85,
-    "medical_claim": 0.8,
-    "false_authority": 0.7,
+    "medical_claim": 0.75,
+    "false_authority": 0.75,
 }
 Thresholds = float | Mapping[str, float]
 
@@ -191,6 +191,9 @@ class Guards:
     negations: tuple[str, ...] = _NEGATIONS
     meta: tuple[str, ...] = ()
     reported: tuple[str, ...] = ()
+    # category -> the rules' `unless_nearby` cues (a stated condition or next step): in the clause's sentence or
+    # the next one they excuse a clause of that category, as they excuse a rule's hit there
+    conditions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def excuse(self, category: str, compact: str, original: str) -> bool:
         """Return whether a clause talks about a claim (negates, quotes, reports it) rather than makes it."""
@@ -242,6 +245,9 @@ def flag_clauses(
         category = model.categories[j]
         if any((s, category) in covered for s, e in sentences if s <= clause.start < e):
             continue
+        cues = guards.conditions.get(category)
+        if cues and _states_condition(view, sentences, clause.start, cues):
+            continue
         text = view.original[clause.start : clause.end]
         if guards.excuse(category, clause.compact, text) or any(
             clause.compact in _compact(s) for s in sources if isinstance(s, str)
@@ -262,6 +268,18 @@ def flag_clauses(
             )
         )
     return out
+
+
+def _states_condition(
+    view: TextView, sentences: Sequence[tuple[int, int]], at: int, cues: Sequence[str]
+) -> bool:
+    """Return whether the sentence holding `at`, or the next one, names one of `cues` (compact forms)."""
+    for i, (start, end) in enumerate(sentences):
+        if start <= at < end:
+            stop = sentences[i + 1][1] if i + 1 < len(sentences) else end
+            near = _compact(view.original[start:stop])
+            return any(c in near for c in cues)
+    return False
 
 
 def _bigrams(text: str) -> set[str]:
