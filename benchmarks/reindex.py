@@ -73,7 +73,7 @@ def _edit_one_script(path: Path, revision: int) -> None:
 
 def _record_texts(kb, store, space: str) -> list[str]:
     """Return the distinct texts the indexer embeds for `kb` (a centroid is computed, not embedded)."""
-    from rag.index import build_records, item_hash, item_key
+    from rag.records import build_records, item_hash, item_key
 
     texts: dict[str, None] = {}
     for item in [*kb.scripts, *kb.policies]:

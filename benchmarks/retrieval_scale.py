@@ -129,7 +129,7 @@ class SyntheticWriter:
 
     def write_policies(self, policies, embeddings) -> None:
         """Index the starter policies with real vectors (they ground drafts; they are few)."""
-        from rag.index import build_records, item_hash, item_key
+        from rag.records import build_records, item_hash, item_key
 
         records = []
         for p in policies:
@@ -170,7 +170,7 @@ class SyntheticWriter:
 
     def grow_to(self, n: int) -> dict:
         """Add scripts until there are `n`; flip the manifest; return write timings."""
-        from rag.index import build_records, item_hash, item_key
+        from rag.records import build_records, item_hash, item_key
 
         vps = self.args.vectors_per_script
         part_s = base_s = 0.0

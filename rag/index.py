@@ -22,34 +22,33 @@ import numpy as np
 
 from .errors import IndexBusyError
 from .indexguard import MASS_DELETE_SHARE, Damage, check_store, guard_deletions
-from .kb import KB_PARSE_VERSION, SLOT_RE, KnowledgeBase, content_hash
+from .kb import KB_PARSE_VERSION, KnowledgeBase
 from .kbconfig import RULES_FILE, ServingConfig, parse_config
 from .normalize import normalize
+from .records import (
+    CENTROID,
+    TEXT_VERSION,
+    Record,
+    build_records,
+    centroid_vector,
+    item_batches,
+    item_hash,
+    item_key,
+    scopes,
+)
 from .scenario_index import scenario_entry
 from .scenario_model import MODEL_VERSION, examples_fingerprint
-from .store import KINDS, Manifest, Store, record_id, space_id, store_files
+from .store import KINDS, Manifest, Store, space_id, store_files
 from .storeerrors import explain as store_explain
 from .storelock import io_lock
-from .types import ALL_BRANDS, Policy, ReferenceChunk, Script
+from .types import ALL_BRANDS
 
 if TYPE_CHECKING:
     from .embeddings import ProviderEmbeddings
 
 log = logging.getLogger(__name__)
-TEXT_VERSION = "2"  # bump when the embedded text of an item changes shape: forces re-embedding
 Progress = Callable[[int, int], None]
-CENTROID = "centroid"
 WRITE_BATCH = 512
-
-
-@dataclass(frozen=True)
-class Record:
-    """One vector of the index: a text that points back to its item."""
-
-    id: str
-    collection: str
-    text: str
-    metadata: dict
 
 
 @dataclass
@@ -97,101 +96,6 @@ class IndexReport:
         from .serialize import index_report_dict
 
         return json.dumps(index_report_dict(self), ensure_ascii=False, indent=2)
-
-
-def item_key(item) -> str:
-    """Return the index key of a knowledge item: kind and id."""
-    kind = {Script: "script", Policy: "policy", ReferenceChunk: "reference"}[type(item)]
-    return f"{kind}:{item.id}"
-
-
-def strip_template(reply: str) -> str:
-    """Return a reply without slots and optional-segment brackets, for matching."""
-    return SLOT_RE.sub("", reply).replace("[", "").replace("]", "")
-
-
-def _payload(item) -> dict:
-    data = asdict(item)
-    data.pop("line", None)
-    for k in ("valid_from", "valid_to"):
-        if data.get(k) is not None:
-            data[k] = data[k].isoformat()
-    return data
-
-
-def item_hash(item) -> str:
-    """Return the content hash of everything about an item that the index stores."""
-    return content_hash(TEXT_VERSION + json.dumps(_payload(item), ensure_ascii=False, sort_keys=True))
-
-
-def _texts(item) -> list[tuple[str, str]]:
-    """Return (variant, text to embed) pairs: every way an item can be found."""
-    if isinstance(item, Script):
-        out = [("title", item.title), ("reply", strip_template(item.reply))]
-        out += [(f"example{i}", ex) for i, ex in enumerate(item.customer_examples)]
-        return out
-    if isinstance(item, Policy):
-        return [("body", f"{item.title}\n{item.body}")]
-    return [("chunk", f"{item.heading}\n{item.text}" if item.heading else item.text)]
-
-
-def _scopes(item) -> tuple[str, ...]:
-    brands = getattr(item, "brands", (ALL_BRANDS,))
-    return (ALL_BRANDS,) if ALL_BRANDS in brands else tuple(brands)
-
-
-def build_records(item, key: str, h: str, store: Store, space: str) -> list[Record]:
-    """Return the records of one item, one per (text variant, brand scope)."""
-    kind = key.split(":", 1)[0]
-    brands = getattr(item, "brands", (ALL_BRANDS,))
-    base = {
-        "key": key,
-        "kind": kind,
-        "scenario": getattr(item, "scenario", "") or "",
-        "hash": h,
-        "source": item.source,
-        "brands": "|" + "|".join(brands) + "|",
-    }
-    records = []
-    texts = _texts(item)
-    if any(v.startswith("example") for v, _ in texts):
-        texts.append((CENTROID, item.title))  # its vector is the mean of the examples', not the title's
-    for variant, text in texts:
-        meta = base | {"variant": variant}
-        if variant in ("reply", "body", "chunk"):
-            meta["payload"] = json.dumps(_payload(item), ensure_ascii=False)
-        for scope in _scopes(item):
-            records.append(
-                Record(
-                    id=record_id(key, variant, scope, h),
-                    collection=store.name(space, kind, scope),
-                    text=normalize(text),
-                    metadata=meta | {"scope": scope},
-                )
-            )
-    return records
-
-
-def _item_batches(records: list[Record], size: int):
-    """Yield runs of records of about `size`, never splitting one item's records."""
-    batch: list[Record] = []
-    for r in records:
-        if len(batch) >= size and r.metadata["key"] != batch[-1].metadata["key"]:
-            yield batch
-            batch = []
-        batch.append(r)
-    if batch:
-        yield batch
-
-
-def _centroid(batch: list[Record], record: Record, vectors: dict[str, np.ndarray]) -> np.ndarray:
-    """Return the normalised mean of a script's customer-example vectors: its prototype customer message."""
-    key = record.metadata["key"]
-    texts = {
-        r.text for r in batch if r.metadata["key"] == key and r.metadata["variant"].startswith("example")
-    }
-    mean = np.mean([vectors[t] for t in texts], axis=0)
-    return mean / (np.linalg.norm(mean) or 1.0)
 
 
 class _Lock:
@@ -452,7 +356,7 @@ class Indexer:
                 "h": h,
                 "s": item.source,
                 "n": len(getattr(item, "customer_examples", ())),
-                "c": list(_scopes(item)),
+                "c": list(scopes(item)),
             }
             new_items[key] = _with_scenario(new_items[key], item)
             (report.updated if key in old.items else report.added).append(key)
@@ -519,7 +423,7 @@ class Indexer:
         if progress:
             progress(0, total)
         done = 0
-        for chunk in _item_batches(records, WRITE_BATCH):
+        for chunk in item_batches(records, WRITE_BATCH):
             texts = list(dict.fromkeys(r.text for r in chunk if r.metadata["variant"] != CENTROID))
             embedded += len(texts)
             self._io.release()  # embedding touches no store file: let other processes load meanwhile
@@ -530,7 +434,11 @@ class Indexer:
             vectors = dict(zip(texts, np.asarray(embedded_texts, dtype=np.float32), strict=True))
             by_collection: dict[str, list[tuple[Record, list[float]]]] = {}
             for r in chunk:
-                vec = _centroid(chunk, r, vectors) if r.metadata["variant"] == CENTROID else vectors[r.text]
+                vec = (
+                    centroid_vector(chunk, r, vectors)
+                    if r.metadata["variant"] == CENTROID
+                    else vectors[r.text]
+                )
                 by_collection.setdefault(r.collection, []).append((r, vec.tolist()))
             for name, rows in by_collection.items():
                 self.store.collection(name).upsert(

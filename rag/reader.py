@@ -16,8 +16,9 @@ from datetime import date
 import numpy as np
 
 from .errors import IndexMismatchError, IndexNotBuiltError
-from .index import CENTROID, partitions
+from .index import partitions
 from .keyword import KeywordIndex, Vocabulary, tokenizer
+from .records import CENTROID
 from .scenario_model import ScenarioModel
 from .store import Manifest, Store, space_id
 from .types import ALL_BRANDS, Policy, ReferenceChunk, Script

@@ -13,8 +13,8 @@ from datetime import date
 
 import numpy as np
 
-from .index import CENTROID
 from .reader import IndexReader, Partition, RetrievalConfig
+from .records import CENTROID
 from .types import ALL_BRANDS, Hit, Policy, ReferenceChunk, Script
 
 log = logging.getLogger(__name__)

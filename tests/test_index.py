@@ -267,7 +267,7 @@ def test_large_partition_loads_past_chromas_sql_variable_limit(tmp_path):
 
 def test_manifest_derives_exactly_the_records_that_were_built(tmp_path):
     """The manifest keeps no record ids; the ids it derives must be the ones build_records wrote."""
-    from rag.index import _scopes, build_records, item_hash, item_key
+    from rag.records import build_records, item_hash, item_key, scopes
     from rag.store import item_record_ids
 
     store = Store(make_settings(tmp_path, tmp_path))
@@ -279,7 +279,7 @@ def test_manifest_derives_exactly_the_records_that_were_built(tmp_path):
             "h": h,
             "s": item.source,
             "n": len(getattr(item, "customer_examples", ())),
-            "c": list(_scopes(item)),
+            "c": list(scopes(item)),
         }
         assert set(item_record_ids(key, entry)) == built, key
 

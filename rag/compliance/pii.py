@@ -62,7 +62,7 @@ _ADDRESS = re.compile(
     rf"(?:[\u4e00-\u9fffA-Za-z]{{0,8}}?{_CN_NUM}+(?:号楼|栋|幢|楼|单元|室|层|号|座))*(?:\d{{3,5}}(?![0-9%.]))?)"
 )
 # Digits right after these words are order or tracking numbers, not personal data.
-_CODE_CONTEXT = (
+CODE_WORDS = (
     "订单",
     "单号",
     "运单",
@@ -140,7 +140,7 @@ def luhn_ok(digits: str) -> bool:
 
 def _is_code(norm: str, start: int) -> bool:
     before = norm[max(0, start - 8) : start].lower()
-    return any(word in before for word in _CODE_CONTEXT) and not any(word in before for word in _PHONE_WORDS)
+    return any(word in before for word in CODE_WORDS) and not any(word in before for word in _PHONE_WORDS)
 
 
 def _named(norm: str, start: int, words: tuple[str, ...]) -> bool:
@@ -150,7 +150,7 @@ def _named(norm: str, start: int, words: tuple[str, ...]) -> bool:
     named = max((before.rfind(w) + len(w) for w in words if w in before), default=-1)
     if named < 0:
         return False
-    code = max((before.rfind(w) + len(w) for w in _CODE_CONTEXT if w in before), default=-1)
+    code = max((before.rfind(w) + len(w) for w in CODE_WORDS if w in before), default=-1)
     return named >= code
 
 
@@ -197,7 +197,7 @@ def _named_phones(norm: str, taken: list[Found]) -> list[Found]:
         before = norm[max(0, m.start() - _CONTEXT_BEFORE) : m.start()].lower()
         if any(w in before for w in _SHOP_PHONE):
             continue
-        if any(w in before for w in _CODE_CONTEXT) and not any(w in before for w in _TRUE_PHONE_WORDS):
+        if any(w in before for w in CODE_WORDS) and not any(w in before for w in _TRUE_PHONE_WORDS):
             continue  # 运单号码 773012345678 is a tracking number, whatever calls it a 号码
         if _named(norm, m.start(), _NAMED_PHONE_WORDS) or _PHONE_AFTER.match(norm, m.end()):
             d = _digits(m.group(0))

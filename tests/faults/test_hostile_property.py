@@ -22,28 +22,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag import BadInputError
+from rag.compliance.pii import CODE_WORDS
 from rag.kb import SLOT_RE
 from rag.llm.output import LENGTH_FACTOR
 from rag.order import SHAPES
 
 BRANDS = ("lanxu", "nuanbei", "jianyi")
 MOST_ASKED = 400  # rag/prompts.py: the LLM is asked for at most this many characters
-# Digits right after these words are order or tracking numbers, which the filter leaves alone by design
-# (domain.md's hard negatives); a phone word there makes them personal data again.
-CODE_WORDS = (
-    "订单",
-    "单号",
-    "运单",
-    "快递",
-    "物流",
-    "编号",
-    "工单",
-    "order",
-    "no",
-    "tracking",
-    "售后单",
-    "退货单",
-)
+# Digits right after the filter's CODE_WORDS are order or tracking numbers, left alone by design (domain.md's
+# hard negatives); a phone word there makes them personal data again.
 PHONE_WORDS = ("电话", "手机", "致电", "联系方式", "tel", "微信")
 FAST = settings(
     max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
