@@ -45,7 +45,7 @@ def rules_only() -> ComplianceFilter:
 
 
 # Written for this test, in none of the examples or eval sets; no rule names their words. A service phrase is
-# flagged at 0.85 and a promise at 0.9 (chosen on held-out authors), so the ones here are blunt.
+# flagged at 0.85 and a promise at 0.85 (chosen on held-out authors), so the ones here are blunt.
 UNSEEN = [
     # (“这么简单的事还要…” is a rule now: 这种/这么 + 小事/简单的事 + 也/还 + 要)
     ("nuanbei", "这么简单还要我一遍遍教吗？", "forbidden_service_phrase", "这么简单还要我一遍遍教吗"),
@@ -69,6 +69,9 @@ HARD_NEGATIVES = [
     ("nuanbei", "您说宝宝用了屁屁红了，真的很抱歉，麻烦发张照片给我。"),
     ("lanxu", "“用了就能根治”这种说法我们不会讲，护肤品只做日常护理。"),
     ("jianyi", "亲，您是想换大一码吗？"),
+    # a reference the customer can check is not an invented endorsement (the classifier's own guard)
+    ("lanxu", "这款面霜已在国家药监局备案，备案编号印在包装盒底部。"),
+    ("nuanbei", "这款隔尿垫执行的是国家标准，检测报告在详情页最后一屏。"),
 ]
 
 
@@ -255,3 +258,40 @@ def test_a_condition_the_rules_accept_excuses_the_classifier_too(both):
     # the rules' unless_nearby cue (the returned parcel received) states the policy's condition in the sentence
     assert both.check("仓库收到退货后，钱一分不少都退给您。", brand="jianyi").violations == ()
     assert "收到退货" in both.guards.conditions["unconditional_promise"]
+
+
+def _toy_model():
+    """A classifier taught two made-up service phrases (no rule knows them) and some plain clauses."""
+    lines = []
+    for i, lead in enumerate(["亲", "您好", "宝妈", "在的", "好的", "嗯嗯"]):
+        text = f"{lead}，喵呜喵呜喵呜，汪汪汪汪汪汪。"
+        lines.append(
+            {
+                "id": f"toy-{i}",
+                "text": text,
+                "expected": [
+                    {"category": "forbidden_service_phrase", "match": "喵呜喵呜喵呜"},
+                    {"category": "forbidden_service_phrase", "match": "汪汪汪汪汪汪"},
+                ],
+            }
+        )
+    plain = ["我帮您查一下物流", "麻烦发张照片给我", "这款有三个颜色", "尺码表在详情页", "今天会为您安排"]
+    lines += [{"id": f"toy-n{i}", "text": f"{p}。", "expected": []} for i, p in enumerate(plain * 2)]
+    text = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines)
+    examples, problems = examples_from_texts({"compliance/examples/toy.jsonl": text})
+    assert not problems
+    return train(examples)
+
+
+def test_one_flag_covers_the_clauses_of_a_sentence_that_read_the_same_way():
+    toy = ComplianceFilter(RULES, _toy_model(), threshold=0.5)
+    text = "亲，喵呜喵呜喵呜，汪汪汪汪汪汪。"
+    [v] = toy.check(text, brand="jianyi").violations  # one sentence: one flag, not one per clause
+    assert (v.category, v.action, v.text) == (
+        "forbidden_service_phrase",
+        "flag",
+        "喵呜喵呜喵呜，汪汪汪汪汪汪",
+    )
+    assert text[v.span[0] : v.span[1]] == v.text
+    split = "喵呜喵呜喵呜。汪汪汪汪汪汪。"  # two sentences: each is flagged on its own
+    assert [v.text for v in toy.check(split, brand="jianyi").violations] == ["喵呜喵呜喵呜", "汪汪汪汪汪汪"]

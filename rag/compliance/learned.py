@@ -38,18 +38,20 @@ C = 16.0  # inverse regularisation of each regression: chosen by 5-fold CV on th
 DEFAULT_THRESHOLD = 0.85
 # One threshold per category, chosen by benchmarks/compliance_cv.py --by-author (each tune author held out in turn;
 # every combination searched): the classifier on its own finds the most violations while staying as precise as at
-# DEFAULT_THRESHOLD for all, and the whole filter keeps precision >= 0.98 and FPR <= 0.01 (15 authors, 2,676 cases).
-# The promise classifier is the least precise on unread authors, so it flags only when surer. Unnamed:
+# DEFAULT_THRESHOLD for all, and the whole filter keeps precision >= 0.98 and FPR <= 0.01 (18 authors, 3,276 cases).
+# The disparagement classifier is the least precise on unread authors, so it flags only when surer. Unnamed:
 # DEFAULT_THRESHOLD.
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "forbidden_service_phrase": 0.85,
     "absolute_claim": 0.8,
-    "unconditional_promise": 0.9,
-    "competitor_disparagement": 0.85,
-    "medical_claim": 0.75,
+    "unconditional_promise": 0.85,
+    "competitor_disparagement": 0.9,
+    "medical_claim": 0.8,
     "false_authority": 0.75,
 }
 Thresholds = float | Mapping[str, float]
+# A clause of the flagged clause's sentence that scores at least this for the same category joins the flag's span.
+SPREAD = 0.5
 
 
 def threshold_of(thresholds: Thresholds | None, category: str) -> float:
@@ -181,6 +183,7 @@ _NEGATIONS = (
 # 没有 negates a product claim (没有治疗作用) but is part of an absolute one (没有比它更好的) or a put-down.
 _NOT_HAVE = ("没有", "不具备", "不属于")
 _NOT_HAVE_NEGATES = frozenset({"medical_claim", "false_authority", "unconditional_promise"})
+_VERIFIABLE = ("备案", "执行标准", "执行的是", "国家标准", "国标", "gb", "检测报告", "质检报告", "可查询", "可以查")  # fmt: skip
 _QUOTES = '“”‘’「」『』"《》'
 
 
@@ -202,6 +205,9 @@ class Guards:
         # 我不知道 and 没办法 are service phrases themselves: negation excuses only the claims.
         if category == "forbidden_service_phrase":
             return False
+        # 已完成备案、执行国家标准、检测报告可查: a reference the customer can check is not an invented endorsement
+        if category == "false_authority" and any(c in compact for c in _VERIFIABLE):
+            return True
         return any(c in compact for c in self.negations) or (
             category in _NOT_HAVE_NEGATES and any(c in compact for c in _NOT_HAVE)
         )
@@ -243,7 +249,8 @@ def flag_clauses(
     for i in np.flatnonzero(top >= limits[best]):  # rare: most replies have no clause above the threshold
         clause, j, probs = free[i], int(best[i]), table[i]
         category = model.categories[j]
-        if any((s, category) in covered for s, e in sentences if s <= clause.start < e):
+        sentence = next(((s, e) for s, e in sentences if s <= clause.start < e), None)
+        if sentence is not None and (sentence[0], category) in covered:
             continue
         cues = guards.conditions.get(category)
         if cues and _states_condition(view, sentences, clause.start, cues):
@@ -253,12 +260,21 @@ def flag_clauses(
             clause.compact in _compact(s) for s in sources if isinstance(s, str)
         ):
             continue
+        # A violation often spreads over neighbouring clauses (贬低的话 then its reason): the span takes in those
+        # of the same sentence that lean the same way, and the sentence is flagged once for the category.
+        start, end = clause.start, clause.end
+        if sentence is not None:
+            near = [k for k, c in enumerate(free) if sentence[0] <= c.start < sentence[1]]
+            lean = [k for k in near if table[k, j] >= SPREAD or k == i]
+            start, end = min(free[lean[0]].start, start), max(free[lean[-1]].end, end)
+            covered.add((sentence[0], category))
+        text = view.original[start:end]
         like = model.nearest(category, clause.compact)
         reason = f"读起来像{_NAMES.get(category, category)}：与“{like}”相近。没有规则直接命中，请人工确认后再发送。"
         out.append(
             Violation(
                 category,
-                (clause.start, clause.end),
+                (start, end),
                 text,
                 "flag",
                 reason,
