@@ -231,8 +231,11 @@ _EFFECT_AFTER = re.compile(
     r"看到效果|见到效果|有效果|消退|淡化|白一个度|瘦)"
 )
 _RATE_AFTER = re.compile(
-    rf"(?:之内|以内|内)?(?:就)?(?:发|问|催|打|说|回)了?(?:{_NUM}|几)+几?\s*(?:条|次|遍|个)"
+    rf"(?:之内|以内|内)?(?:就)?(?:发|问|催|打|说|回)了?(?:{_NUM}|几)+几?\s*(?:条|次|遍|个)|(?:上|近|好)?(?:{_NUM}|几)+\s*单"
 )
+# 如果一两天还没缓解: a span the customer watches before the next step, not a deadline we promise.
+_WATCH = re.compile(r"(?:如果|若|要是|假如|万一)[^,，。!?;]{0,8}$")
+_WATCH_AFTER = re.compile(r"(?:后|以后|之后|内)?(?:还|仍|仍然|都|也|一直)(?:是)?(?:没|不|未)")
 # A cited sample of people (据3000名用户试用反馈) makes the share after it a statistic, not a promise.
 _SAMPLE = re.compile(
     rf"[0-9{_CN}]+\s*(?:名|位)[\u4e00-\u9fff]{{0,4}}?(?:用户|顾客|买家|宝妈|消费者|受访者|试用者|人)"
@@ -263,6 +266,8 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
     if kind == "time" and _FREQUENCY.match(norm, end):  # 一天两次: how to use, not a promise
         return False
     if kind == "time" and (_EFFECT_AFTER.match(norm, end) or _RATE_AFTER.match(norm, end)):
+        return False
+    if kind == "time" and _WATCH.search(norm[max(0, start - 10) : start]) and _WATCH_AFTER.match(norm, end):
         return False
     before = norm[max(0, start - 6) : start]
     for stop in "。!?;,，\n":
