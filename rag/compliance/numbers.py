@@ -212,7 +212,7 @@ _NOT_PROMISED = re.compile(
 )
 # Usage and shelf-life durations are product specs (敷15分钟, 可以用2个月, 开封后6个月内用完).
 _SPEC_BEFORE = re.compile(
-    r"(?:(?:敷|涂|按摩|静置|停留|浸泡|泡|煮|晾|(?<![不没])用|使用|穿|洗|戴|观察|试用|试穿|停)$|保质期|开封后)"
+    r"(?:(?:敷|涂|按摩|静置|停留|浸泡|泡|煮|煮沸|消毒|晾|(?<![不没])用|使用|穿|洗|戴|观察|试用|试穿|停)$|保质期|开封后)"
 )
 _SPEC_AFTER = re.compile(r"(?:之内|以内|内)?(?:用完|使用完|用掉)")
 # Cue characters that are part of a measure word or another word here (一包60片, 包含3件, 保质期).
@@ -235,6 +235,8 @@ _RATE_AFTER = re.compile(
 )
 # 如果一两天还没缓解: a span the customer watches before the next step, not a deadline we promise.
 _WATCH = re.compile(r"(?:如果|若|要是|假如|万一)[^,，。!?;]{0,8}$")
+_THEN_LOOK = re.compile(r"(?:后|以后|之后)?(?:再)?(?:看|瞧|观察)")
+_SURVEY_VERBS = ("反馈", "表示", "反映", "认为", "觉得")
 _WATCH_AFTER = re.compile(r"(?:后|以后|之后|内)?(?:还|仍|仍然|都|也|一直)(?:是)?(?:没|不|未)")
 # A cited sample of people (据3000名用户试用反馈) makes the share after it a statistic, not a promise.
 _SAMPLE = re.compile(
@@ -269,6 +271,10 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         return False
     if kind == "time" and _WATCH.search(norm[max(0, start - 10) : start]) and _WATCH_AFTER.match(norm, end):
         return False
+    if kind == "time" and norm[max(0, start - 4) : start].endswith(_SURVEY_VERBS):
+        return False  # 七成反馈两周后紧绷感减轻: what users reported, not a deadline we promise
+    if kind == "time" and norm[max(0, start - 2) : start].endswith("等") and _THEN_LOOK.match(norm, end):
+        return False  # 您等两天再看看: advice to wait, not a deadline we promise
     before = norm[max(0, start - 6) : start]
     for stop in "。!?;,，\n":
         before = before.rsplit(stop, 1)[-1]

@@ -27,7 +27,18 @@ _BANK_CARD = re.compile(rf"(?<![0-9a-z*])[3-6](?:{_SEP}\d){{15,18}}(?![0-9a-z*])
 # itself calls it an identity or card number, whatever its check digit (a typo is still someone's number).
 _ANY_ID = re.compile(rf"(?<![0-9a-z*])\d(?:{_SEP}\d){{16}}{_SEP}[0-9x](?![0-9a-z*])")
 _ANY_CARD = re.compile(rf"(?<![0-9a-z*])\d(?:{_SEP}\d){{15,18}}(?![0-9a-z*])")
-_ID_WORDS = ("身份证", "证件号", "身份号码", "证件号码", "身份证号", "身份证号码", "id card", "idcard")
+_ID_WORDS = (
+    "身份证",
+    "证件号",
+    "身份号码",
+    "证件号码",
+    "身份证号",
+    "身份证号码",
+    "实名",
+    "身份信息",
+    "id card",
+    "idcard",
+)
 _CARD_WORDS = (
     "卡号",
     "张卡",
