@@ -6,6 +6,7 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass
 
+from rag.compliance.prefilter import needs
 from rag.compliance.rules import Rule, RuleSet
 from rag.compliance.text import BOUNDARIES, SENTENCE_ENDS, TextView
 
@@ -15,6 +16,16 @@ _NEG_WINDOW = 16  # compact characters looked at before a claim for a negation
 _META_WINDOW = 10  # compact characters looked at after a claim for "这种说法" and the like
 _NOT_REPORTED = "的得什啥了过吧呢吗"  # after 您说: a reference or a retort, not a restatement
 # After 您问: the agent answering back (您问我我问谁, 您问我干嘛), not a restatement of the question.
+_MAX_KEY_CHARS = 40  # a pattern whose rarest set is wider than this is tried on every reply
+# Characters found in most replies: a pattern filed under them would wake for nearly every reply.
+_COMMON = frozenset("的了您你是不我们这个有在就也都吗呢吧啊哦亲一上能会可以要说还没到给帮好请")
+
+
+def _wakes(chars: frozenset[str]) -> int:
+    """How often a set of characters is likely to be met: each common character counts as many rare ones."""
+    return len(chars) + 10 * len(chars & _COMMON)
+
+
 _RETORT = re.compile(r"我(?:我|干嘛|干什么|做什么|有什么用|有啥用|也没用|没用)")
 _CONTEXT_WINDOW = 30  # compact characters looked at before a hit for a rule's context
 _OPEN_QUOTES = "“‘「『\"'《"
@@ -78,6 +89,21 @@ class Matcher:
         self.ruleset = ruleset
         self.term_rules = [r for r in ruleset.rules if r.terms]
         self.pattern_rules = [r for r in ruleset.rules if r.patterns and r.detector is None]
+        # Each pattern with the characters its match needs (rag/compliance/prefilter.py), filed under the rarest
+        # set's characters: a reply wakes only the patterns filed under its own characters, and runs those whose
+        # other sets it also meets. A pattern with no usable set is always tried.
+        self._plan = [
+            (rule, p, needs(p), "keep" in p.groupindex) for rule in self.pattern_rules for p in rule.patterns
+        ]
+        self._by_char: dict[str, list[int]] = {}
+        self._always: list[int] = []
+        for i, (_, _, sets, _) in enumerate(self._plan):
+            key = min(sets, key=_wakes, default=None)
+            if key is None or len(key) > _MAX_KEY_CHARS:
+                self._always.append(i)
+                continue
+            for ch in key:
+                self._by_char.setdefault(ch, []).append(i)
         self._terms = _Trie()  # rule terms and the global exceptions, found in one pass
         for rule in self.term_rules:
             for term in rule.terms:
@@ -109,14 +135,19 @@ class Matcher:
                 global_exc.append((start, end))
             elif payload.applies_to(brand):  # type: ignore[union-attr]
                 raw.append((start, end, payload, ""))  # type: ignore[arg-type]
-        for rule in self.pattern_rules:
+        present = set(compact)
+        woken = set(self._always)
+        for ch in present:
+            woken.update(self._by_char.get(ch, ()))
+        for i in sorted(woken):  # the rules file's order, as before
+            rule, pattern, sets, has_keep = self._plan[i]
             if not rule.applies_to(brand):
                 continue
-            for pattern in rule.patterns:
-                has_keep = "keep" in pattern.groupindex
-                for m in pattern.finditer(compact):
-                    if m.end() > m.start():
-                        raw.append((m.start(), m.end(), rule, (m.group("keep") or "") if has_keep else ""))
+            for chars in sets:
+                if chars.isdisjoint(present):
+                    break
+            else:
+                raw.extend(self._pattern_hits(pattern, compact, rule, has_keep))
         exc_spans = [view.compact_span(s, e) for s, e in global_exc]
         if not raw:
             return [], exc_spans
@@ -134,6 +165,14 @@ class Matcher:
                 continue
             hits.append(Hit(rule, start, end, view.compact_span(start, end), keep))
         return _drop_nested(hits), exc_spans
+
+    @staticmethod
+    def _pattern_hits(pattern: re.Pattern[str], compact: str, rule: Rule, has_keep: bool) -> list:
+        return [
+            (m.start(), m.end(), rule, (m.group("keep") or "") if has_keep else "")
+            for m in pattern.finditer(compact)
+            if m.end() > m.start()
+        ]
 
     def _excepted(
         self, compact: str, start: int, end: int, rule: Rule, global_exc: list[tuple[int, int]]
