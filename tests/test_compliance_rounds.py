@@ -1,0 +1,155 @@
+"""Compliance wording families found by the fifth to seventh rounds of blind tune authors (compliance_dev5-7).
+
+Each round's misses became rule families; each family is tested here in our own sentences, not the authors':
+the new pattern finds it in fresh wording, and each new guard leaves legitimate text alone.
+
+- round 5: blaming and brushing-off service phrases, effect guarantees, cell-level and disease claims, invented
+  sales figures;
+- round 6: exaggerated repetition, daring the customer to complain, "not ours to handle", sending the customer
+  off to look it up, any-customer and multiplied claims, open-ended price-drop refunds, rivals run down by one trait;
+- round 7: polite-sounding retorts, blaming the customer for a mishap, "no means no", dropping the return and
+  dispatch conditions, diseases a wash "sorts out", pirating and ageing-formula put-downs, event endorsements.
+"""
+
+from __future__ import annotations
+
+import pytest
+from compliance_support import found
+
+ROUND5 = [
+    # (category, text, match)
+    ("forbidden_service_phrase", "颜色图里都标了，拍之前不看吗？", "拍之前不看吗"),
+    ("forbidden_service_phrase", "用了一个月又来挑毛病，这就说不过去了。", "又来挑毛病"),
+    ("forbidden_service_phrase", "鞋子好好的为什么要退呢？", "好好的为什么要退"),
+    ("forbidden_service_phrase", "盖子漏水估计是您没拧到位。", "估计是您没拧"),
+    ("forbidden_service_phrase", "消息您没看到，那是您的问题。", "是您的问题"),
+    ("forbidden_service_phrase", "这种成分您上网搜搜就有。", "您上网搜"),
+    ("forbidden_service_phrase", "包裹压坏了请您自行与物流沟通。", "自行与物流"),
+    ("forbidden_service_phrase", "我们哪有功夫一个个回。", "我们哪有功夫"),
+    ("forbidden_service_phrase", "就这个价，没啥好谈的。", "没啥好谈的"),
+    ("forbidden_service_phrase", "退不了的，别浪费口舌了。", "别浪费口舌"),
+    ("absolute_claim", "这瓶保湿水一瓶下去就能搞定干皮。", "一瓶下去就能搞定"),
+    ("absolute_claim", "脸上的红血丝两周就消了。", "红血丝两周就消了"),
+    ("absolute_claim", "这款爬行垫怎么摔都摔不破。", "摔不破"),
+    ("absolute_claim", "这批次质检零缺陷。", "零缺陷"),
+    ("absolute_claim", "这个洗发水泡到眼睛里也绝对不会辣眼睛。", "绝对不会辣眼睛"),
+    ("medical_claim", "这款精华能唤醒肌肤干细胞。", "唤醒肌肤干细胞"),
+    ("medical_claim", "天天穿这件内衣能少感冒。", "少感冒"),
+    ("medical_claim", "这个定型枕还能预防宝宝偏头。", "预防宝宝偏头"),
+    ("false_authority", "我们和国际大牌是同一代工厂出来的。", "同一代工厂"),
+    ("unconditional_promise", "一旦降价了，客服都给您退差价。", "一旦降价了，客服都给您退差价"),
+    ("unconditional_promise", "发顺丰，隔日必达。", "隔日必达"),
+    ("unconditional_promise", "质量问题一律包退。", "一律包退"),
+    ("unconditional_promise", "您有什么要求我们都能满足。", "什么要求我们都能满足"),
+    ("ungrounded_commitment", "这款打底衫去年卖出了二十多万件。", "卖出了二十多万件"),
+    ("ungrounded_commitment", "明天之内一定给您答复。", "明天之内一定给您答复"),
+]
+
+ROUND6 = [
+    # (category, text, match)
+    ("forbidden_service_phrase", "尺码表群里讲过上千次了。", "讲过上千次"),
+    ("forbidden_service_phrase", "这已经是第四次来问运费了。", "第四次来问"),
+    ("forbidden_service_phrase", "要投诉就投吧，流程不会变。", "要投诉就投吧"),
+    ("forbidden_service_phrase", "有本事您就去举报。", "有本事您就去举报"),
+    ("forbidden_service_phrase", "漏发的事您找其他客服吧。", "您找其他客服"),
+    ("forbidden_service_phrase", "地址填错那是您自己的事。", "那是您自己的事"),
+    ("forbidden_service_phrase", "双十一这么忙，哪来的功夫挨个回。", "哪来的功夫挨个"),
+    ("forbidden_service_phrase", "看不明白就算了。", "不明白就算了"),
+    ("forbidden_service_phrase", "面料参数麻烦你自行查阅。", "麻烦你自行查阅"),
+    ("forbidden_service_phrase", "等您心情平复了我们再沟通。", "等您心情平复了我们再沟通"),
+    ("forbidden_service_phrase", "退款进度这事我插不上手。", "插不上手"),
+    ("forbidden_service_phrase", "什么时候到货不是我们能决定的。", "不是我们能决定的"),
+    ("forbidden_service_phrase", "觉得不值的话，您也可以不买。", "觉得不值的话，您也可以不买"),
+    ("forbidden_service_phrase", "要就下单，不要拉倒。", "不要拉倒"),
+    ("absolute_claim", "这双袜子洗几百次都不会破。", "洗几百次都不会破"),
+    ("absolute_claim", "这款爽身粉比普通的好用一百倍。", "好用一百倍"),
+    ("absolute_claim", "再挑食的宝宝都能接受这个口味。", "再挑食的宝宝都能接受"),
+    ("absolute_claim", "用过这款面膜的顾客没有一个不说好。", "没有一个不说好"),
+    ("absolute_claim", "这顶遮阳帽能挡掉全部紫外线。", "挡掉全部紫外线"),
+    ("absolute_claim", "它是同价位里唯一真正有效的防晒。", "唯一真正有效"),
+    ("competitor_disparagement", "那家的睡袋又闷又硬，宝宝睡着遭罪。", "又闷又硬"),
+    ("false_authority", "这件大衣好几位影后都穿过。", "好几位影后都穿过"),
+    ("unconditional_promise", "以后降多少我们就补多少。", "降多少我们就补多少"),
+    ("unconditional_promise", "走顺丰，绝对不会有延误。", "绝对不会有延误"),
+    ("medical_claim", "穿这款纯棉衣服就不长痱子了。", "不长痱子"),
+]
+
+ROUND7 = [
+    # (category, text, match)
+    ("forbidden_service_phrase", "这事您找我也白找，得问仓库。", "找我也白找"),
+    ("forbidden_service_phrase", "没有赠品就是没有赠品。", "没有赠品就是没有赠品"),
+    ("forbidden_service_phrase", "五块钱的运费，至于吗？", "至于吗"),
+    ("forbidden_service_phrase", "杯盖是您自己磕坏的吧？", "是您自己磕坏的"),
+    ("forbidden_service_phrase", "您连颜色都能选错，我们也没办法。", "您连颜色都能选错"),
+    ("forbidden_service_phrase", "投诉到哪儿，最后结果都一样。", "投诉到哪儿，最后结果都一样"),
+    ("forbidden_service_phrase", "麻烦不要一直发问号。", "不要一直发"),
+    ("forbidden_service_phrase", "奶粉都喝了大半罐了还说不合适？", "都喝了大半罐了还说"),
+    ("forbidden_service_phrase", "这是您自己的保管问题。", "是您自己的保管问题"),
+    ("forbidden_service_phrase", "售后进度客服不做解答。", "不做解答"),
+    ("forbidden_service_phrase", "这批货要等工厂，您天天催我也变不出衣服来。", "变不出衣服来"),
+    ("absolute_claim", "敷完第二天黑头全部消失。", "黑头全部消失"),
+    ("absolute_claim", "这双雨靴怎么踩都没事。", "怎么踩都没事"),
+    ("absolute_claim", "这床被子零下二十度盖着也不冷。", "零下二十度盖着也不冷"),
+    ("absolute_claim", "这款拉拉裤一整晚都不会漏。", "一整晚都不会漏"),
+    ("absolute_claim", "这条裙子谁穿都显瘦。", "谁穿都显瘦"),
+    ("unconditional_promise", "包裹出库以后规格也能随时帮您改。", "出库以后规格也能随时帮您改"),
+    ("unconditional_promise", "哪怕已经发出去了也能帮您追回来。", "哪怕已经发出去了也能"),
+    ("unconditional_promise", "退货这块没有任何要求。", "退货这块没有任何要求"),
+    ("unconditional_promise", "国庆节假日也正常48小时内揽收。", "节假日也正常48小时内揽收"),
+    ("medical_claim", "宝宝的奶癣用它洗几次就能洗好。", "奶癣用它洗几次就能洗好"),
+    ("medical_claim", "湿疹急性期也可以放心用。", "湿疹急性期也可以"),
+    ("competitor_disparagement", "那家的款式都是盗版我们的。", "盗版"),
+    ("false_authority", "这款保温杯是亚运会合作款。", "亚运会合作"),
+    ("false_authority", "央视还采访过我们老板。", "央视还采访"),
+]
+
+
+@pytest.mark.parametrize(("category", "text", "match"), ROUND5 + ROUND6 + ROUND7)
+def test_wording_family_is_found(cf, category, text, match):
+    result = cf.check(text, brand="nuanbei")
+    assert found(result, category, match, text), result.violations
+
+
+LEFT_ALONE5 = [
+    # (text, the categories that must stay quiet)
+    ("宝妈，不是您的问题，是我刚才没写清楚。", {"forbidden_service_phrase"}),
+    ("已经发货了没法改地址了，您可以收到后拒收，我帮您备注跟进。", {"forbidden_service_phrase"}),
+    ("七天内没穿过洗过、吊牌还在的都可以退换。", {"unconditional_promise"}),
+    ("这款奶瓶是妇幼协会唯一指定品牌。", {"absolute_claim"}),  # the authority rule reports it, once
+    ("下单前不确定尺码的话，可以把身高体重发我。", {"forbidden_service_phrase"}),
+    ("如果降价了，您可以联系我们按价保规则申请。", {"unconditional_promise"}),
+]
+
+LEFT_ALONE6 = [
+    # (text, the categories that must stay quiet)
+    ("这个我说了不算，我帮您申请一下主管审批。", {"forbidden_service_phrase"}),
+    ("价保期内降价的话，差多少补多少，超过30天就不再补了。", {"unconditional_promise"}),
+    ("要是一两天还没消下去，最好带宝宝去医院看看。", {"ungrounded_commitment", "medical_claim"}),
+    ("若正在接受皮肤科治疗，请先问问主治医生。", {"medical_claim"}),
+    ("我帮您把两张券和满减算了一下，这是最划算的组合。", {"absolute_claim"}),
+    ("宝宝会不会长痱子和穿多少也有关系，别捂太厚。", {"medical_claim"}),
+    ("大促期间仓库一天上万单，我这就帮您催一下。", {"ungrounded_commitment"}),
+]
+
+LEFT_ALONE7 = [
+    # (text, the categories that must stay quiet)
+    ("满减和券可以叠加，下单时系统会帮您算出最低价。", {"absolute_claim"}),
+    ("新奶嘴先用清水洗净，再煮沸消毒三分钟。", {"ungrounded_commitment"}),
+    ("试用的顾客里约六成反馈三周后干燥有所改善，因人而异。", {"ungrounded_commitment"}),
+    ("物流刚更新，您等一两天再看看，有变化我第一时间告诉您。", {"ungrounded_commitment"}),
+    ("穿过的裤子会影响二次销售，要是质量问题可以拍照，我帮您申请售后。", {"competitor_disparagement"}),
+    ("您说的湿疹问题，建议先去医院看看，这款身体乳只做日常保湿。", {"absolute_claim"}),
+]
+
+
+@pytest.mark.parametrize(("text", "quiet"), LEFT_ALONE5 + LEFT_ALONE6 + LEFT_ALONE7)
+def test_family_guard_leaves_text_alone(cf, text, quiet):
+    result = cf.check(text, brand="nuanbei")
+    assert not [v for v in result.violations if v.category in quiet], result.violations
+
+
+def test_an_id_number_given_for_real_name_checks_is_personal_data_whatever_its_check_digit(cf):
+    text = "清关需要实名：王小明，11010519900307123X。"  # a made-up number whose check digit is wrong
+    result = cf.check(text, brand="lanxu")
+    assert found(result, "personal_data", "11010519900307123X", text), result.violations
+    assert "11010519900307123X" not in result.text
