@@ -7,6 +7,7 @@ an optional group makes the regex engine try every position of the reply. What a
 
 from __future__ import annotations
 
+import functools
 import re
 from re import _constants as sre  # the parser's own opcodes: the parse tree is the pattern, nothing guessed
 from re import _parser
@@ -32,7 +33,14 @@ def needs(pattern: re.Pattern[str]) -> tuple[frozenset[str], ...]:
     The first characters of the whole match, and of every part of it that cannot be skipped: 您(?:换|找)…客服
     needs 您, one of 换 and 找, and 客. Smallest sets first, as they rule a reply out soonest; () = no test.
     """
-    items = _parse(pattern)
+    if not isinstance(pattern, re.Pattern):
+        return ()  # something else that finds matches: always run it
+    return _needs(pattern.pattern, pattern.flags)
+
+
+@functools.lru_cache(maxsize=4096)  # every filter a process builds shares the rules' patterns
+def _needs(source: str, flags: int) -> tuple[frozenset[str], ...]:
+    items = _parse_source(source, flags)
     if items is None:
         return ()
     found: set[frozenset[str]] = set()
@@ -47,10 +55,16 @@ def needs(pattern: re.Pattern[str]) -> tuple[frozenset[str], ...]:
 
 
 def _parse(pattern: re.Pattern[str]) -> list | None:
-    if not isinstance(pattern, re.Pattern) or pattern.flags & re.IGNORECASE:
+    if not isinstance(pattern, re.Pattern):
         return None  # something else that finds matches: always run it
+    return _parse_source(pattern.pattern, pattern.flags)
+
+
+def _parse_source(source: str, flags: int) -> list | None:
+    if flags & re.IGNORECASE:
+        return None
     try:
-        return list(_parser.parse(pattern.pattern, pattern.flags))
+        return list(_parser.parse(source, flags))
     except (re.error, TypeError, ValueError):
         return None
 
