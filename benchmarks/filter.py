@@ -3,7 +3,8 @@
 Run: .venv/bin/python benchmarks/filter.py [--replies 10000] [--chars 200] [--no-learned]
 The rules alone and the rules plus the learned clause classifier (trained here from
 knowledge_base/compliance/examples, its training time reported) run on the same replies in the same process;
-a naive substring scan over the same terms is the baseline.
+a naive substring scan over the same terms is the baseline, and so is the filter trying all its patterns on every
+reply ("no prefilter": the same results without rag/compliance/prefilter.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from rag.compliance import ComplianceFilter, RuleSet, load_examples
 from rag.compliance.learned import load_or_train, train
+from rag.compliance.matching import Matcher
 from rag.kb import load_kb
 
 RULES = Path(__file__).resolve().parents[1] / "knowledge_base" / "compliance" / "rules.yaml"
@@ -106,7 +108,9 @@ def main() -> None:
     build_ms = (time.perf_counter() - t0) * 1000
     replies = make_replies(args.replies, args.chars)
     terms = naive_terms(cf.rules)
-    filters = {"compliance filter": cf}
+    plain = ComplianceFilter(cf.rules)
+    plain.matcher = Matcher(cf.rules, prefilter=False)  # the same rules, every pattern tried on every reply
+    filters = {"no prefilter": plain, "compliance filter": cf}
     if not args.no_learned:
         examples = load_examples(RULES.parent / "examples")
         t0 = time.perf_counter()
@@ -155,7 +159,10 @@ def main() -> None:
     naive_seconds = time.perf_counter() - t0
 
     print(f"cpu cores: {os.cpu_count()}  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"rules: {len(cf.rules.rules)} rules, {len(terms)} terms; filter built in {build_ms:.1f} ms")
+    patterns = sum(len(r.patterns) for r in cf.rules.rules)
+    print(
+        f"rules: {len(cf.rules.rules)} rules, {len(terms)} terms, {patterns} patterns; filter built in {build_ms:.1f} ms"
+    )
     print(
         f"replies: {len(replies)} of {args.chars} chars; {flagged / 10:.1f}% of the first 1000 have a violation"
         f" ({learned_flags} flags of the learned stage there)"

@@ -85,7 +85,8 @@ class _Trie:
 class Matcher:
     """Match every term and pattern rule of a RuleSet against a TextView."""
 
-    def __init__(self, ruleset: RuleSet):
+    def __init__(self, ruleset: RuleSet, *, prefilter: bool = True):
+        """`prefilter=False` tries every pattern on every reply: the same hits, the baseline of benchmarks/filter.py."""
         self.ruleset = ruleset
         self.term_rules = [r for r in ruleset.rules if r.terms]
         self.pattern_rules = [r for r in ruleset.rules if r.patterns and r.detector is None]
@@ -93,7 +94,9 @@ class Matcher:
         # set's characters: a reply wakes only the patterns filed under its own characters, and runs those whose
         # other sets it also meets. A pattern with no usable set is always tried.
         self._plan = [
-            (rule, p, needs(p), "keep" in p.groupindex) for rule in self.pattern_rules for p in rule.patterns
+            (rule, p, needs(p) if prefilter else (), "keep" in p.groupindex)
+            for rule in self.pattern_rules
+            for p in rule.patterns
         ]
         self._by_char: dict[str, list[int]] = {}
         self._always: list[int] = []
