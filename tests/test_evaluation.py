@@ -503,8 +503,7 @@ def test_project_eval_sets_end_to_end(huashu_app, tmp_path):
         )
         == 0
     )
-    assert _eval(huashu_app, "run", *files, "--json", str(second), "--quiet", "--today", "2026-03-01") == 0
-    a, b = (json.loads(p.read_text(encoding="utf-8")) for p in (first, second))
+    a = json.loads(first.read_text(encoding="utf-8"))
     for key in ("retrieval", "compliance", "draft", "latency_ms", "config", "failures", "skipped"):
         assert key in a
     lines = sum(1 for f in files for line in Path(f).read_text(encoding="utf-8").splitlines() if line.strip())
@@ -520,11 +519,15 @@ def test_project_eval_sets_end_to_end(huashu_app, tmp_path):
             assert all(0.0 <= a[section][k] <= 1.0 for k in keys)
     assert {"draft_p50", "draft_p95"} <= set(a["latency_ms"]) or not a["draft"]["cases"]
     assert a["config"]["kb_fingerprint"] and a["config"]["embedding"]
-    # determinism: the same files on the same index give the same scores and the same verdicts
-    for section in ("retrieval", "compliance", "draft", "per_scenario", "per_category"):
-        assert a[section] == b[section]
-    assert [(c["id"], c["passed"]) for c in a["cases"]] == [(c["id"], c["passed"]) for c in b["cases"]]
-    assert compare(a, b)["flipped"]["to_failed"] == []
+    # determinism: a second run on the same index gives the same verdict for every case it shares with the first
+    # (one set of each kind: running all of them again would double the suite's longest test as the sets grow)
+    some = [str(EVAL_SETS / f"{kind}_test.jsonl") for kind in ("retrieval", "compliance", "draft")]
+    assert _eval(huashu_app, "run", *some, "--json", str(second), "--quiet", "--today", "2026-03-01") == 0
+    b = json.loads(second.read_text(encoding="utf-8"))
+    verdicts = {c["id"]: c["passed"] for c in a["cases"]}
+    assert len(b["cases"]) > 250
+    assert [(c["id"], c["passed"]) for c in b["cases"]] == [(c["id"], verdicts[c["id"]]) for c in b["cases"]]
+    assert compare(a, b)["flipped"]["to_failed"] == [] and compare(b, a)["flipped"]["to_failed"] == []
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Huashu eval report" in html and " src=" not in html and "<link" not in html
 
