@@ -265,8 +265,10 @@ def flag_clauses(
         start, end = clause.start, clause.end
         if sentence is not None:
             near = [k for k, c in enumerate(free) if sentence[0] <= c.start < sentence[1]]
-            lean = [k for k in near if table[k, j] >= SPREAD or k == i]
-            start, end = min(free[lean[0]].start, start), max(free[lean[-1]].end, end)
+            lean = [
+                k for k in near if table[k, j] >= SPREAD or k == i
+            ]  # in text order, the flagged one included
+            start, end = free[lean[0]].start, free[lean[-1]].end
             covered.add((sentence[0], category))
         text = view.original[start:end]
         like = model.nearest(category, clause.compact)

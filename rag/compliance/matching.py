@@ -16,6 +16,10 @@ _NEG_WINDOW = 16  # compact characters looked at before a claim for a negation
 _META_WINDOW = 10  # compact characters looked at after a claim for "这种说法" and the like
 _NOT_REPORTED = "的得什啥了过吧呢吗"  # after 您说: a reference or a retort, not a restatement
 # After 您问: the agent answering back (您问我我问谁, 您问我干嘛), not a restatement of the question.
+_RETORT = re.compile(r"我(?:我|干嘛|干什么|做什么|有什么用|有啥用|也没用|没用)")
+_CONTEXT_WINDOW = 30  # compact characters looked at before a hit for a rule's context
+_OPEN_QUOTES = "“‘「『\"'《"
+_CLOSE_QUOTES = "”’」』\"'》"
 _MAX_KEY_CHARS = 40  # a pattern whose rarest set is wider than this is tried on every reply
 # Characters found in most replies: a pattern filed under them would wake for nearly every reply.
 _COMMON = frozenset("的了您你是不我们这个有在就也都吗呢吧啊哦亲一上能会可以要说还没到给帮好请")
@@ -24,12 +28,6 @@ _COMMON = frozenset("的了您你是不我们这个有在就也都吗呢吧啊�
 def _wakes(chars: frozenset[str]) -> int:
     """How often a set of characters is likely to be met: each common character counts as many rare ones."""
     return len(chars) + 10 * len(chars & _COMMON)
-
-
-_RETORT = re.compile(r"我(?:我|干嘛|干什么|做什么|有什么用|有啥用|也没用|没用)")
-_CONTEXT_WINDOW = 30  # compact characters looked at before a hit for a rule's context
-_OPEN_QUOTES = "“‘「『\"'《"
-_CLOSE_QUOTES = "”’」』\"'》"
 
 
 @dataclass(frozen=True)

@@ -225,7 +225,7 @@ _DATE_AFTER = ("前", "送达", "到", "发", "左右", "上午", "下午", "晚
 _HANDOUT = ("送", "赠", "补", "返", "赔", "退", "减", "免", "发", "到", "长")
 _FREQUENCY = re.compile(rf"\s*(?:各|共)?{_NUM}\s*次")
 # A span before an effect is an efficacy claim (三天就能消炎), left to the absolute and medical rules;
-# a span before a count is a rate (一分钟发十几条消息), not a deadline.
+# a span before a count is a rate (一分钟发十几条消息, 一天几千单), not a deadline.
 _EFFECT_AFTER = re.compile(
     r"(?:之内|以内|内)?(?:就|即|便)?(?:能|可以|可|会)?(?:见效|显效|起效|消炎|消肿|退红|美白|变白|淡斑|祛斑|去皱|好转|"
     r"看到效果|见到效果|有效果|消退|淡化|白一个度|瘦)"
@@ -233,11 +233,12 @@ _EFFECT_AFTER = re.compile(
 _RATE_AFTER = re.compile(
     rf"(?:之内|以内|内)?(?:就)?(?:发|问|催|打|说|回)了?(?:{_NUM}|几)+几?\s*(?:条|次|遍|个)|(?:上|近|好)?(?:{_NUM}|几)+\s*单"
 )
-# 如果一两天还没缓解: a span the customer watches before the next step, not a deadline we promise.
+# Spans that are advice or report, not a deadline we promise: 如果一两天还没缓解 (a watch period before the next
+# step), 七成反馈两周后紧绷感减轻 (what users reported), 您等两天再看看 (advice to wait).
 _WATCH = re.compile(r"(?:如果|若|要是|假如|万一)[^,，。!?;]{0,8}$")
-_THEN_LOOK = re.compile(r"(?:后|以后|之后)?(?:再)?(?:看|瞧|观察)")
-_SURVEY_VERBS = ("反馈", "表示", "反映", "认为", "觉得")
 _WATCH_AFTER = re.compile(r"(?:后|以后|之后|内)?(?:还|仍|仍然|都|也|一直)(?:是)?(?:没|不|未)")
+_SURVEY_VERBS = ("反馈", "表示", "反映", "认为", "觉得")
+_THEN_LOOK = re.compile(r"(?:后|以后|之后)?(?:再)?(?:看|瞧|观察)")
 # A cited sample of people (据3000名用户试用反馈) makes the share after it a statistic, not a promise.
 _SAMPLE = re.compile(
     rf"[0-9{_CN}]+\s*(?:名|位)[\u4e00-\u9fff]{{0,4}}?(?:用户|顾客|买家|宝妈|消费者|受访者|试用者|人)"
@@ -269,12 +270,8 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         return False
     if kind == "time" and (_EFFECT_AFTER.match(norm, end) or _RATE_AFTER.match(norm, end)):
         return False
-    if kind == "time" and _WATCH.search(norm[max(0, start - 10) : start]) and _WATCH_AFTER.match(norm, end):
+    if kind == "time" and _advises_or_reports(norm, start, end):
         return False
-    if kind == "time" and norm[max(0, start - 4) : start].endswith(_SURVEY_VERBS):
-        return False  # 七成反馈两周后紧绷感减轻: what users reported, not a deadline we promise
-    if kind == "time" and norm[max(0, start - 2) : start].endswith("等") and _THEN_LOOK.match(norm, end):
-        return False  # 您等两天再看看: advice to wait, not a deadline we promise
     before = norm[max(0, start - 6) : start]
     for stop in "。!?;,，\n":
         before = before.rsplit(stop, 1)[-1]
@@ -335,6 +332,17 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
     if kind == "percent" and any(c in wide for c in ("返", "补", "赔", "退")):
         return True  # 额外返还订单金额的10%作为补偿
     return True
+
+
+def _advises_or_reports(norm: str, start: int, end: int) -> bool:
+    """Return whether the time span at [start, end) is a watch period, a reported span or advice to wait."""
+    return (
+        _WATCH.search(norm[max(0, start - 10) : start]) is not None
+        and _WATCH_AFTER.match(norm, end) is not None
+        or norm[max(0, start - 4) : start].endswith(_SURVEY_VERBS)
+        or norm[max(0, start - 2) : start].endswith("等")
+        and _THEN_LOOK.match(norm, end) is not None
+    )
 
 
 def unit_factor(q: Quantity) -> float:

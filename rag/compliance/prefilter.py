@@ -1,6 +1,6 @@
-"""The characters a pattern's match can start with, read from the pattern itself.
+"""The characters a pattern's match needs, read from the pattern itself.
 
-A reply that holds none of them cannot match, so the matcher skips the pattern without running it: most of the
+A reply that lacks them cannot match, so the matcher skips the pattern without running it: most of the
 rules' 500-odd patterns open with words (您、别家、保证…) that a given reply lacks, and a pattern that opens with
 an optional group makes the regex engine try every position of the reply. What any pattern finds is unchanged.
 """
