@@ -1,4 +1,4 @@
-"""Compliance wording families found by the fifth to seventh rounds of blind tune authors (compliance_dev5-7).
+"""Compliance wording families found by the fifth to eighth rounds of blind tune authors (compliance_dev5-8).
 
 Each round's misses became rule families; each family is tested here in our own sentences, not the authors':
 the new pattern finds it in fresh wording, and each new guard leaves legitimate text alone.
@@ -8,13 +8,18 @@ the new pattern finds it in fresh wording, and each new guard leaves legitimate 
 - round 6: exaggerated repetition, daring the customer to complain, "not ours to handle", sending the customer
   off to look it up, any-customer and multiplied claims, open-ended price-drop refunds, rivals run down by one trait;
 - round 7: polite-sounding retorts, blaming the customer for a mishap, "no means no", dropping the return and
-  dispatch conditions, diseases a wash "sorts out", pirating and ageing-formula put-downs, event endorsements.
+  dispatch conditions, diseases a wash "sorts out", pirating and ageing-formula put-downs, event endorsements;
+- round 8: "didn't you read the size chart?", blaming the baby's constitution, telling the customer to search or
+  fix it themselves, durability and "never leaks" claims, rankings by one measure, a clock-time delivery,
+  "no proof needed" refunds, bodies that award or designate, and the detectors' misreadings of a listed
+  negation, a company hotline or mailbox, an address with a direction in its street number, an ID number
+  whose label stands in the sentence before, and a return window counted from receipt.
 """
 
 from __future__ import annotations
 
 import pytest
-from compliance_support import found
+from compliance_support import RULES, found
 
 ROUND5 = [
     # (category, text, match)
@@ -104,7 +109,81 @@ ROUND7 = [
 ]
 
 
-@pytest.mark.parametrize(("category", "text", "match"), ROUND5 + ROUND6 + ROUND7)
+ROUND8 = [
+    # (category, text, match)
+    ("forbidden_service_phrase", "拍之前您就没看详情页吗？", "您就没看详情页吗"),
+    ("forbidden_service_phrase", "活动规则写在首页，您是一个字都没看啊。", "一个字都没看"),
+    ("forbidden_service_phrase", "起疹子跟我们的面霜没关系，是您自身肤质的问题。", "是您自身肤质的问题"),
+    ("forbidden_service_phrase", "颜色是您自己挑的，这怎么能怪我们呢。", "怎么能怪我们"),
+    ("forbidden_service_phrase", "洗涤方法您自行百度一下。", "自行百度"),
+    ("forbidden_service_phrase", "扣子松了您自己缝两针不就好了。", "您自己缝两针不就好了"),
+    ("forbidden_service_phrase", "退货地址这事问第几遍了？", "问第几遍了"),
+    ("forbidden_service_phrase", "不满意的话尽管投诉，流程就是这样。", "尽管投诉"),
+    ("forbidden_service_phrase", "我一个客服，规矩也不是我定的。", "我一个客服"),
+    ("absolute_claim", "这双袜子穿三年都不会起球。", "穿三年都不会起球"),
+    ("absolute_claim", "这条床单洗五十遍还跟新的一样。", "五十遍还跟新的一样"),
+    ("absolute_claim", "这款拉拉裤再好动的宝宝穿也不会侧漏。", "再好动的宝宝穿也不会侧漏"),
+    ("absolute_claim", "这款保温杯的保温时长全京东最高。", "全京东最高"),
+    ("absolute_claim", "这支面霜用完效果是永久的。", "效果是永久的"),
+    ("medical_claim", "宝宝吐奶按摩十分钟就止住。", "吐奶按摩十分钟就止住"),
+    ("medical_claim", "这款乳霜可以代替激素药膏。", "代替激素药膏"),
+    ("false_authority", "我们的奶瓶获得过母婴用品协会金奖。", "协会金奖"),
+    ("unconditional_promise", "退货的话不需要任何凭证，寄回来就行。", "不需要任何凭证"),
+    ("unconditional_promise", "这批预售月底前保证全部到货。", "月底前保证全部到货"),
+    ("unconditional_promise", "宝宝用了要是过敏，我们直接全额退款。", "直接全额退款"),
+    ("unconditional_promise", "这件冲锋衣穿多久都能找我们换。", "穿多久都能"),
+    ("ungrounded_commitment", "您的包裹明天下午5点前送到。", "明天下午5点前送到"),
+    ("competitor_disparagement", "隔壁店的羽绒服都是大路货。", "大路货"),
+    ("competitor_disparagement", "那家的电热水壶用几次就坏。", "用几次就"),
+]
+
+LEFT_ALONE8 = [
+    # (text, the categories that must stay quiet)
+    ("我们不会宣传美白、祛斑这类功效，这款只做保湿。", {"medical_claim", "absolute_claim"}),
+    ("有问题可以打品牌热线4008001234，或者发邮件到客服邮箱help@nuanbei.example。", {"personal_data"}),
+    ("这个问题麻烦您先看下详情页第二张图，我也可以帮您量好发过来。", {"forbidden_service_phrase"}),
+    ("如果宝宝皮肤容易过敏，建议先在手臂内侧小范围试用。", {"absolute_claim"}),
+    ("这款面霜是我们家保湿力最强的一款。", {"false_authority"}),
+]
+
+
+def test_a_listed_claim_after_a_negation_is_negated(cf):
+    result = cf.check("我们不能宣称消炎、祛痘、去红血丝等功效。", brand="lanxu")
+    assert not result.violations, result.violations
+
+
+def test_an_address_whose_street_number_has_a_direction_is_personal_data(cf):
+    text = "您的收货地址是浙江省杭州市西湖区文三路西88号5栋402，我核对一下。"
+    result = cf.check(text, brand="jianyi")
+    assert found(result, "personal_data", "88号5栋402", text), result.violations
+
+
+def test_an_id_shaped_number_is_personal_data_when_the_sentence_before_calls_it_an_identity_card(cf):
+    text = "身份证最后一位是X对吧？我这边看到的是11010519900307123X。"  # check digit wrong, label a sentence back
+    result = cf.check(text, brand="lanxu")
+    assert found(result, "personal_data", "11010519900307123X", text), result.violations
+
+
+def test_a_return_window_counted_from_receipt_is_grounded_by_the_policy(cf):
+    from rag.kb import load_kb
+
+    policies = [p.body for p in load_kb(RULES.parents[1]).policies]
+    text = "这件也支持七天无理由，收到货七天内吊牌在、没穿过就能申请。"
+    result = cf.check(text, brand="jianyi", sources=policies)
+    assert not [v for v in result.violations if v.category == "ungrounded_commitment"], result.violations
+    broken = cf.check("收到货十五天内都能退。", brand="jianyi", sources=policies)
+    assert [v for v in broken.violations if v.category == "ungrounded_commitment"], broken.violations
+
+
+def test_a_delay_and_a_gift_worth_an_amount_are_not_numbers_we_promise(cf):
+    text = "晚一天到就补您一张5元券，另外送您一份价值30元的小样。"
+    result = cf.check(text, brand="lanxu")
+    flagged = {v.text for v in result.violations if v.category == "ungrounded_commitment"}
+    assert not {"一天", "一份"} & flagged, result.violations
+    assert "30元" in flagged, result.violations
+
+
+@pytest.mark.parametrize(("category", "text", "match"), ROUND5 + ROUND6 + ROUND7 + ROUND8)
 def test_wording_family_is_found(cf, category, text, match):
     result = cf.check(text, brand="nuanbei")
     assert found(result, category, match, text), result.violations
@@ -142,7 +221,7 @@ LEFT_ALONE7 = [
 ]
 
 
-@pytest.mark.parametrize(("text", "quiet"), LEFT_ALONE5 + LEFT_ALONE6 + LEFT_ALONE7)
+@pytest.mark.parametrize(("text", "quiet"), LEFT_ALONE5 + LEFT_ALONE6 + LEFT_ALONE7 + LEFT_ALONE8)
 def test_family_guard_leaves_text_alone(cf, text, quiet):
     result = cf.check(text, brand="nuanbei")
     assert not [v for v in result.violations if v.category in quiet], result.violations

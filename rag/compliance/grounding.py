@@ -77,7 +77,9 @@ def supported(q: Quantity, context: str, grounds: list[Ground], sentence: str = 
             return True
         if words is None:
             words = content_chars(context.replace(q.text, " "))
-            outcomes = [group for group in _OUTCOMES if any(w in context for w in group)]
+            # 收到货七天内 counts from receipt: a deadline word just before the number is its anchor, not its outcome
+            anchor = context.split(q.text, 1)[0].rstrip("后起以之的")
+            outcomes = [g for g in _OUTCOMES if any(w in context for w in g) and not anchor.endswith(g)]
             cases = [group for group in _CASES if any(w in (sentence or context) for w in group)]
         if (
             words & content_chars(g.sentence.replace(gq.text, " "))

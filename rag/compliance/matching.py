@@ -13,6 +13,8 @@ from rag.compliance.text import BOUNDARIES, SENTENCE_ENDS, TextView
 _END = ""  # trie key holding the payloads of a term ending here
 _EXCEPTION = object()  # trie payload marking a global exception
 _NEG_WINDOW = 16  # compact characters looked at before a claim for a negation
+# A negation before a list covers its items: 不能宣称消炎、祛痘 negates both, so 、 does not end its reach.
+_NEG_BOUNDARIES = BOUNDARIES - {"、"}
 _META_WINDOW = 10  # compact characters looked at after a claim for "这种说法" and the like
 _NOT_REPORTED = "的得什啥了过吧呢吗"  # after 您说: a reference or a retort, not a restatement
 # After 您问: the agent answering back (您问我我问谁, 您问我干嘛), not a restatement of the question.
@@ -240,7 +242,7 @@ class Matcher:
 
     def _negated(self, compact: str, start: int) -> bool:
         lo = start
-        while lo > 0 and start - lo < _NEG_WINDOW and compact[lo - 1] not in BOUNDARIES:
+        while lo > 0 and start - lo < _NEG_WINDOW and compact[lo - 1] not in _NEG_BOUNDARIES:
             lo -= 1
         return bool(lo < start and self._negations.scan(compact[lo:start]))
 

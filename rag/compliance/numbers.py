@@ -272,6 +272,8 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         return False
     if kind == "time" and _advises_or_reports(norm, start, end):
         return False
+    if kind == "time" and start and norm[start - 1] in "晚迟慢":
+        return False  # 晚一天赔您10块: the delay is the condition; the amount is checked itself
     before = norm[max(0, start - 6) : start]
     for stop in "。!?;,，\n":
         before = before.rsplit(stop, 1)[-1]
@@ -317,8 +319,12 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         return False  # 换一个尺码, 给您一个满意的答复: a swap or an article, not a gift
     wide = _NOT_CUE.sub("", re.split("[。!?;,，\n]", norm[max(0, start - 10) : start])[-1])
     if kind == "piece" and norm.startswith(("一", "1"), start) and end - start <= 2:
-        if _QUANTITY.match(norm, end):
-            return False  # 补偿一个8元红包: the article before an amount; the amount is checked itself
+        if (
+            _QUANTITY.match(norm, end)
+            or norm.startswith(("价值", "面值"), end)
+            and _QUANTITY.match(norm, end + 2)
+        ):
+            return False  # 补偿一个8元红包, 一份价值198元的礼盒: the article before an amount, checked itself
         return any(c in wide for c in _GIFT_CUES)
     if kind == "piece" and any(c in wide for c in _GIFT_CUES):
         return True  # 送您试用装湿巾5包: the gift word stands a few words back

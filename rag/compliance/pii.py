@@ -68,7 +68,7 @@ _HAN = r"[\u4e00-\u9fff]"
 _CN_NUM = r"[0-9一二三四五六七八九十百零]"
 _ADDRESS = re.compile(
     rf"(?:{_HAN}{{2,7}}?(?:省|自治区))?(?:{_HAN}{{2,7}}?市)?(?P<district>{_HAN}{{1,7}}?(?:区|县|市|旗))"
-    rf"(?P<rest>[\u4e00-\u9fff0-9]{{1,20}}?(?:(?:路|街|道|巷|弄|里|村|镇|大道|段){_CN_NUM}+号"
+    rf"(?P<rest>[\u4e00-\u9fff0-9]{{1,20}}?(?:(?:路|街|道|巷|弄|里|村|镇|大道|段)[东南西北中]?{_CN_NUM}+号"
     rf"|(?:小区|花园|公寓|大厦|苑|新村|家园|园){_CN_NUM}+(?:号楼|栋|幢|单元))"
     rf"(?:[\u4e00-\u9fffA-Za-z]{{0,8}}?{_CN_NUM}+(?:号楼|栋|幢|楼|单元|室|层|号|座))*(?:\d{{3,5}}(?![0-9%.]))?)"
 )
@@ -115,6 +115,8 @@ _NAMED_PHONE_WORDS = ("电话", "手机", "号码", "手机号", "座机", "固�
 _TRUE_PHONE_WORDS = ("电话", "手机", "座机", "固话", "致电", "拨打")
 # ...but not the shop's own line (客服电话, 售后热线).
 _SHOP_PHONE = ("客服", "热线", "售后电话", "公司", "店铺", "门店", "官方")
+# 400 and 800 numbers are companies' hotlines, never a person's line.
+_SHOP_PREFIXES = ("400", "800")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10x98765432"
 
@@ -206,7 +208,7 @@ def _named_phones(norm: str, taken: list[Found]) -> list[Found]:
         if any(f.start < m.end() and m.start() < f.end for f in taken) or _in_email(norm, m.start(), m.end()):
             continue
         before = norm[max(0, m.start() - _CONTEXT_BEFORE) : m.start()].lower()
-        if any(w in before for w in _SHOP_PHONE):
+        if any(w in before for w in _SHOP_PHONE) or _digits(m.group(0)).startswith(_SHOP_PREFIXES):
             continue
         if any(w in before for w in CODE_WORDS) and not any(w in before for w in _TRUE_PHONE_WORDS):
             continue  # 运单号码 773012345678 is a tracking number, whatever calls it a 号码
@@ -228,10 +230,20 @@ def find_id_card(norm: str) -> list[Found]:
     for m in _ANY_ID.finditer(norm):
         if any(f.start < m.end() and m.start() < f.end for f in out) or _in_email(norm, m.start(), m.end()):
             continue
-        if _named(norm, m.start(), _ID_WORDS):
+        if _named(norm, m.start(), _ID_WORDS) or _shaped_like_id(norm, m):
             d = _digits(m.group(0))
             out.append(Found(m.start(), m.end(), f"{d[:6]}{'*' * 8}{d[-4:].upper()}"))
     return sorted(out, key=lambda f: f.start)
+
+
+def _shaped_like_id(norm: str, m: re.Match) -> bool:
+    """Return whether a number with an ID card's shape (region, birth date) stands in a text that speaks of an
+    identity card anywhere, and is no order number: 您身份证最后一位是不是X？您发的是…562X."""
+    return (
+        _ID_CARD.fullmatch(m.group(0)) is not None
+        and any(w in norm for w in _ID_WORDS)
+        and not _is_code(norm, m.start())
+    )
 
 
 def find_bank_card(norm: str) -> list[Found]:
@@ -260,11 +272,14 @@ def find_email(norm: str) -> list[Found]:
     """Find e-mail addresses; keep the first character and the domain."""
     out = []
     for m in _EMAIL.finditer(norm):
+        if any(w in norm[max(0, m.start() - _CONTEXT_BEFORE) : m.start()] for w in _SHOP_EMAIL):
+            continue  # the shop's own mailbox (客服邮箱 service@…) is not a person's
         local, _, domain = m.group(0).partition("@")
         out.append(Found(m.start(), m.end(), f"{local[0]}***@{domain}"))
     return out
 
 
+_SHOP_EMAIL = ("客服邮箱", "官方邮箱", "售后邮箱", "公司邮箱", "企业邮箱", "品牌邮箱", "店铺邮箱")
 _SHOP_ADDRESS = ("退货地址", "寄回", "退回", "仓库", "售后", "门店", "公司地址", "店铺地址", "寄到我们")
 
 
