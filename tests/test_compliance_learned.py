@@ -13,7 +13,7 @@ import pytest
 from rag.compliance import ComplianceFilter, build_filter, load_examples, load_rules
 from rag.compliance import learned as learned_module
 from rag.compliance.examples import clauses, examples_from_texts, fingerprint
-from rag.compliance.learned import load_or_train, train
+from rag.compliance.learned import Guards, load_or_train, train
 from rag.compliance.pii import id_checksum_ok, luhn_ok
 from rag.compliance.text import TextView
 from rag.kb import load_kb
@@ -295,3 +295,15 @@ def test_one_flag_covers_the_clauses_of_a_sentence_that_read_the_same_way():
     assert text[v.span[0] : v.span[1]] == v.text
     split = "喵呜喵呜喵呜。汪汪汪汪汪汪。"  # two sentences: each is flagged on its own
     assert [v.text for v in toy.check(split, brand="jianyi").violations] == ["喵呜喵呜喵呜", "汪汪汪汪汪汪"]
+
+
+def test_a_superlative_within_our_range_and_a_denied_treatment_excuse_the_classifier():
+    guards = Guards()
+
+    def excused(category: str, text: str) -> bool:
+        return guards.excuse(category, TextView.of(text).compact, text)
+
+    assert excused("absolute_claim", "这款纸尿裤是我们家最薄的一款")
+    assert not excused("absolute_claim", "这款纸尿裤是全网最薄的一款")
+    assert excused("medical_claim", "这款护臀膏不是治疗红屁股的药")
+    assert not excused("competitor_disparagement", "他们家卖的不是正品")  # a put-down, not a negated claim

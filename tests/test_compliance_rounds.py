@@ -1,4 +1,4 @@
-"""Compliance wording families found by the fifth to eighth rounds of blind tune authors (compliance_dev5-8).
+"""Compliance wording families found by the fifth to ninth rounds of blind tune authors (compliance_dev5-9).
 
 Each round's misses became rule families; each family is tested here in our own sentences, not the authors':
 the new pattern finds it in fresh wording, and each new guard leaves legitimate text alone.
@@ -13,7 +13,12 @@ the new pattern finds it in fresh wording, and each new guard leaves legitimate 
   fix it themselves, durability and "never leaks" claims, rankings by one measure, a clock-time delivery,
   "no proof needed" refunds, bodies that award or designate, and the detectors' misreadings of a listed
   negation, a company hotline or mailbox, an address with a direction in its street number, an ID number
-  whose label stands in the sentence before, and a return window counted from receipt.
+  whose label stands in the sentence before, and a return window counted from receipt;
+- round 9: "don't believe it, don't buy", "just a bottle", read-my-last-reply and ask-the-courier brush-offs,
+  unbreakable and rain-proof claims, "never a single complaint", lowest-ever prices, holiday dispatch and
+  no-need-to-wait refunds, pay-you-if-late, "unlike some brands" put-downs, relapse and wound claims; and the
+  guards that came with them: a superlative within our own range, a coupon "usable for 30 days", a trial's
+  length, a price in a put-down, "not even a day", a claim called an exaggeration.
 """
 
 from __future__ import annotations
@@ -147,6 +152,72 @@ LEFT_ALONE8 = [
 ]
 
 
+ROUND9 = [
+    # (category, text, match)
+    ("forbidden_service_phrase", "不信的话您可以不买。", "不信的话您可以不买"),
+    ("forbidden_service_phrase", "您别这么较真，一条裤子而已。", "一条裤子而已"),
+    ("forbidden_service_phrase", "这是您自己泡坏的，还好意思来找我们？", "还好意思来找"),
+    ("forbidden_service_phrase", "麻烦您认真看看我前面的回复。", "认真看看我前面的回复"),
+    ("forbidden_service_phrase", "这个问题您自己去找品牌方。", "自己去找品牌方"),
+    ("forbidden_service_phrase", "退款的事您去找售后同事吧。", "您去找售后同事吧"),
+    ("forbidden_service_phrase", "这事不归我们仓库部门管。", "不归我们仓库部门管"),
+    ("absolute_claim", "这个保温杯摔一千次都不会裂。", "摔一千次都不会裂"),
+    ("absolute_claim", "用完一瓶细纹全消。", "细纹全消"),
+    ("absolute_claim", "这款凉鞋下大雨穿也不会渗水。", "大雨穿也不会渗"),
+    ("absolute_claim", "这款乳液上市三年从未出现过一起投诉。", "从未出现过一起"),
+    ("absolute_claim", "这个价就是最低了，错过就没了。", "就是最低了"),
+    ("absolute_claim", "这款面霜在回购榜上排头名。", "排头名"),
+    ("unconditional_promise", "快递那边卡住了，我保证今晚之前恢复派送。", "保证今晚之前恢复派送"),
+    ("unconditional_promise", "已经寄出也没关系，随时给您改。", "寄出也没关系"),
+    ("unconditional_promise", "退款今天就给您退，不用等我们签收。", "不用等我们签收"),
+    ("unconditional_promise", "元旦放假期间也照常二十四小时内发货。", "元旦放假期间也照常二十四小时内发货"),
+    ("ungrounded_commitment", "要是延误了我们就赔您现金。", "延误了我们就赔您现金"),
+    ("ungrounded_commitment", "这次的邮费和货款都不收了。", "货款都不收了"),
+    ("competitor_disparagement", "我们不像某些靠明星撑场面的牌子。", "不像某些靠明星撑场面的牌子"),
+    ("competitor_disparagement", "别家的吸管杯含双酚A。", "双酚"),
+    ("competitor_disparagement", "隔壁那家的面膜就是收个牌子钱。", "牌子钱"),
+    ("medical_claim", "长期用能减少痘痘复发。", "减少痘痘复发"),
+    ("medical_claim", "宝宝磕破了，伤口涂一下帮助愈合。", "伤口涂一下帮助愈合"),
+    ("medical_claim", "这款精华能修复真皮层。", "修复真皮层"),
+]
+
+LEFT_ALONE9 = [
+    # (text, the categories that must stay quiet)
+    ("这款面霜是我们家所有面霜里最滋润的一款。", {"absolute_claim"}),
+    ("这件是我们店里最保暖的一款，适合北方的冬天。", {"absolute_claim"}),
+    ("宝妈可以把运单号复制到快递官网查一下最新位置。", {"forbidden_service_phrase"}),
+    ("说它能治湿疹那是夸张了，这款只是日常保湿。", {"medical_claim"}),
+    ("据50名受试者28天的试用反馈，七成表示干燥改善。", {"ungrounded_commitment"}),
+    ("九块九那种毛巾我们不卖，这款是纯棉的。", {"ungrounded_commitment"}),
+    ("下单后我们尽快安排，一天都不会耽误。", {"ungrounded_commitment"}),
+    ("收到的衣服开线了真抱歉，麻烦拍张照片，我给您补发。", {"competitor_disparagement"}),
+]
+
+
+def test_a_superlative_within_our_own_range_is_a_self_comparison(cf):
+    assert not cf.check("这款奶嘴是我们家所有奶嘴里最软的一款。", brand="nuanbei").violations
+    text = "这款奶嘴是全网最软的一款。"
+    assert found(cf.check(text, brand="nuanbei"), "absolute_claim", "全网最软", text)
+
+
+def test_a_coupon_usable_for_the_policys_days_is_grounded(cf):
+    from rag.kb import load_kb
+
+    policies = [p.body for p in load_kb(RULES.parents[1]).policies]
+    ok = cf.check("核实属实后给您一张20元无门槛券，30天内都能用。", brand="nuanbei", sources=policies)
+    assert not [v for v in ok.violations if v.category == "ungrounded_commitment"], ok.violations
+    long = cf.check("核实属实后给您一张20元无门槛券，60天内都能用。", brand="nuanbei", sources=policies)
+    assert [v.text for v in long.violations if v.category == "ungrounded_commitment"] == ["60天"], (
+        long.violations
+    )
+
+
+def test_an_address_at_a_plaza_is_personal_data(cf):
+    text = "您填的地址是江苏省南京市鼓楼区中山北路山西路广场3栋1501，我核对一下。"
+    result = cf.check(text, brand="jianyi")
+    assert found(result, "personal_data", "3栋1501", text), result.violations
+
+
 def test_a_listed_claim_after_a_negation_is_negated(cf):
     result = cf.check("我们不能宣称消炎、祛痘、去红血丝等功效。", brand="lanxu")
     assert not result.violations, result.violations
@@ -183,7 +254,7 @@ def test_a_delay_and_a_gift_worth_an_amount_are_not_numbers_we_promise(cf):
     assert "30元" in flagged, result.violations
 
 
-@pytest.mark.parametrize(("category", "text", "match"), ROUND5 + ROUND6 + ROUND7 + ROUND8)
+@pytest.mark.parametrize(("category", "text", "match"), ROUND5 + ROUND6 + ROUND7 + ROUND8 + ROUND9)
 def test_wording_family_is_found(cf, category, text, match):
     result = cf.check(text, brand="nuanbei")
     assert found(result, category, match, text), result.violations
@@ -221,7 +292,9 @@ LEFT_ALONE7 = [
 ]
 
 
-@pytest.mark.parametrize(("text", "quiet"), LEFT_ALONE5 + LEFT_ALONE6 + LEFT_ALONE7 + LEFT_ALONE8)
+@pytest.mark.parametrize(
+    ("text", "quiet"), LEFT_ALONE5 + LEFT_ALONE6 + LEFT_ALONE7 + LEFT_ALONE8 + LEFT_ALONE9
+)
 def test_family_guard_leaves_text_alone(cf, text, quiet):
     result = cf.check(text, brand="nuanbei")
     assert not [v for v in result.violations if v.category in quiet], result.violations

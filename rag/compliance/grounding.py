@@ -82,12 +82,26 @@ def supported(q: Quantity, context: str, grounds: list[Ground], sentence: str = 
             outcomes = [g for g in _OUTCOMES if any(w in context for w in g) and not anchor.endswith(g)]
             cases = [group for group in _CASES if any(w in (sentence or context) for w in group)]
         if (
-            words & content_chars(g.sentence.replace(gq.text, " "))
+            (
+                words & content_chars(g.sentence.replace(gq.text, " "))
+                or _validity(context, q.text)
+                and _validity(g.sentence, gq.text)
+            )
             and all(any(w in g.sentence for w in group) for group in outcomes)
             and all(any(w in g.sentence or w in g.topic for w in group) for group in cases)
         ):
             return True
     return False
+
+
+# 30天内都能用 and 30天内有效 say the same of a coupon in other words.
+_VALID_FOR = re.compile(r"(?:之内|以内|内)?(?:都|均)?(?:能|可以|可)?(?:用|使用|有效)")
+
+
+def _validity(text: str, number: str) -> bool:
+    """Return whether `number` in `text` is how long something stays valid or usable (30天内都能用)."""
+    at = text.find(number)
+    return at >= 0 and _VALID_FOR.match(text, at + len(number)) is not None
 
 
 # A deadline is about one outcome: 24 hours to dispatch is not 24 hours to arrive or to be credited.

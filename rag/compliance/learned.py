@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.compliance.examples import SOFT_CATEGORIES, Example, clauses, fingerprint, labelled_clauses
-from rag.compliance.text import TextView
+from rag.compliance.text import TextView, within_our_range
 from rag.types import Violation
 
 if TYPE_CHECKING:  # numpy is imported where a model is trained or used: `huashu --help` stays light
@@ -180,8 +180,9 @@ _NAMES = {
 _NEGATIONS = (
     "不能", "不会", "无法", "不可能", "不敢", "并非", "并不", "不得", "不应", "不该", "不要", "别说", "没法", "做不到",
 )  # fmt: skip
-# 没有 negates a product claim (没有治疗作用) but is part of an absolute one (没有比它更好的) or a put-down.
-_NOT_HAVE = ("没有", "不具备", "不属于")
+# 没有 negates a product claim (没有治疗作用) but is part of an absolute one (没有比它更好的) or a put-down;
+# so does 不是 (不是治疗红屁股的药; 不是正品 is a put-down).
+_NOT_HAVE = ("没有", "不具备", "不属于", "不是")
 _NOT_HAVE_NEGATES = frozenset({"medical_claim", "false_authority", "unconditional_promise"})
 _VERIFIABLE = ("备案", "执行标准", "执行的是", "国家标准", "国标", "gb", "检测报告", "质检报告", "可查询", "可以查")  # fmt: skip
 _QUOTES = '“”‘’「」『』"《》'
@@ -205,6 +206,12 @@ class Guards:
         # 我不知道 and 没办法 are service phrases themselves: negation excuses only the claims.
         if category == "forbidden_service_phrase":
             return False
+        if (
+            category == "absolute_claim"
+            and "最" in compact
+            and within_our_range(compact, compact.index("最"))
+        ):
+            return True
         # 已完成备案、执行国家标准、检测报告可查: a reference the customer can check is not an invented endorsement
         if category == "false_authority" and any(c in compact for c in _VERIFIABLE):
             return True

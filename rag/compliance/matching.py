@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from rag.compliance.prefilter import needs
 from rag.compliance.rules import Rule, RuleSet
-from rag.compliance.text import BOUNDARIES, SENTENCE_ENDS, TextView
+from rag.compliance.text import BOUNDARIES, SENTENCE_ENDS, TextView, within_our_range
 
 _END = ""  # trie key holding the payloads of a term ending here
 _EXCEPTION = object()  # trie payload marking a global exception
@@ -163,6 +163,9 @@ class Matcher:
             if rule.id in self._context and not self._in_context(compact, start, rule):
                 continue
             if rule.negatable and self._negated(compact, start):
+                continue
+            top = compact.find("最", start, end)
+            if rule.category == "absolute_claim" and top >= 0 and within_our_range(compact, top):
                 continue
             if self._quoted(view, start, end) or self._reported_at(compact, start):
                 continue

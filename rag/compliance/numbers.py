@@ -228,7 +228,7 @@ _FREQUENCY = re.compile(rf"\s*(?:各|共)?{_NUM}\s*次")
 # a span before a count is a rate (一分钟发十几条消息, 一天几千单), not a deadline.
 _EFFECT_AFTER = re.compile(
     r"(?:之内|以内|内)?(?:就|即|便)?(?:能|可以|可|会)?(?:见效|显效|起效|消炎|消肿|退红|美白|变白|淡斑|祛斑|去皱|好转|"
-    r"看到效果|见到效果|有效果|消退|淡化|白一个度|瘦)"
+    r"看到效果|见到效果|有效果|消退|淡化|白一个度|瘦|下去|消下去|退下去|消掉|彻底消除|彻底去除|消除|改善)"
 )
 _RATE_AFTER = re.compile(
     rf"(?:之内|以内|内)?(?:就)?(?:发|问|催|打|说|回)了?(?:{_NUM}|几)+几?\s*(?:条|次|遍|个)|(?:上|近|好)?(?:{_NUM}|几)+\s*单"
@@ -239,14 +239,16 @@ _WATCH = re.compile(r"(?:如果|若|要是|假如|万一)[^,，。!?;]{0,8}$")
 _WATCH_AFTER = re.compile(r"(?:后|以后|之后|内)?(?:还|仍|仍然|都|也|一直)(?:是)?(?:没|不|未)")
 _SURVEY_VERBS = ("反馈", "表示", "反映", "认为", "觉得")
 _THEN_LOOK = re.compile(r"(?:后|以后|之后)?(?:再)?(?:看|瞧|观察)")
+_TRIAL_AFTER = re.compile(r"(?:的)?(?:连续)?(?:使用|试用|测试)?(?:反馈|测试|试验|实验|评测)")
 # A cited sample of people (据3000名用户试用反馈) makes the share after it a statistic, not a promise.
 _SAMPLE = re.compile(
-    rf"[0-9{_CN}]+\s*(?:名|位)[\u4e00-\u9fff]{{0,4}}?(?:用户|顾客|买家|宝妈|消费者|受访者|试用者|人)"
+    rf"[0-9{_CN}]+\s*(?:名|位)[\u4e00-\u9fff]{{0,4}}?(?:用户|顾客|买家|宝妈|消费者|受访者|受试者|志愿者|测试者|试用者|人)"
 )
 _SURVEY_AFTER = re.compile(r"(?:的)?(?:用户|顾客|买家|宝妈|人|受访者)?(?:都)?(?:表示|认为|反馈|觉得|评价)")
 # A price followed by 的 and a noun that is no coupon or compensation (九块九的T恤, 几十元的面霜).
 _PRICE_OF = re.compile(
-    rf"[{_CN}0-9]?的(?!券|优惠|红包|无门槛|代金|购物金|现金|补偿|赔偿|差价|运费|积分|额度)[\u4e00-\u9fffa-z]"
+    rf"[{_CN}0-9]?(?:的(?!券|优惠|红包|无门槛|代金|购物金|现金|补偿|赔偿|差价|运费|积分|额度)[\u4e00-\u9fffa-z]"
+    r"|[那这](?:种|些|个|款|类))"
 )
 # A coupon's validity (有效期一年) is a term we promise; a product's (这款面霜有效期3年) is a spec.
 _VALIDITY_WORDS = ("券", "红包", "优惠", "积分", "会员", "礼品卡", "购物金")
@@ -272,6 +274,12 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         return False
     if kind == "time" and _advises_or_reports(norm, start, end):
         return False
+    if kind == "time" and _TRIAL_AFTER.match(norm, end):
+        return False  # 32名受试者28天的使用反馈: the length of a cited trial, not a deadline
+    if kind == "time" and norm.startswith(("都不", "也不"), end):
+        return False  # 一天都不会耽误: "not even a day", no span we promise
+    if kind == "piece" and norm.startswith(("以上", "及以上", "起"), end):
+        return False  # 买两件以上: a threshold the customer meets, not a count we hand out
     if kind == "time" and start and norm[start - 1] in "晚迟慢":
         return False  # 晚一天赔您10块: the delay is the condition; the amount is checked itself
     before = norm[max(0, start - 6) : start]

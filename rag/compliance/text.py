@@ -126,3 +126,52 @@ def _is_period(text: str, i: int) -> bool:
     before = text[i - 1] if i > 0 else ""
     after = text[i + 1] if i + 1 < len(text) else ""
     return not (before.isalnum() and after.isalnum() and (before.isascii() or after.isascii()))
+
+
+# A superlative inside our own range is a self-comparison, which the brand may make (我们家所有奶嘴里最软的一款,
+# 品牌目前浓度最高的一款); one that also names the market (全网, 同类) is a ranking and stays a claim.
+_OUR_RANGE = ("我们家", "咱家", "咱们家", "我家", "店里", "本店", "店内", "全店", "我们店", "品牌", "系列")
+_ONE_OF_OURS = (
+    "的一款",
+    "的款",
+    "的一个",
+    "的型号",
+    "的规格",
+    "的那款",
+    "的一支",
+    "的一瓶",
+    "的一件",
+    "的一条",
+    "的一套",
+)
+_MARKET = (
+    "全网",
+    "全国",
+    "全球",
+    "世界",
+    "市面",
+    "行业",
+    "业内",
+    "同类",
+    "同价位",
+    "史上",
+    "所有品牌",
+    "其他品牌",
+    "别家",
+)
+
+
+def within_our_range(compact: str, at: int) -> bool:
+    """Return whether the superlative 最 at `compact[at]` ranks a product only within our own range."""
+    lo = at
+    while lo > 0 and compact[lo - 1] not in BOUNDARIES:
+        lo -= 1
+    hi = at
+    while hi < len(compact) and compact[hi] not in BOUNDARIES:
+        hi += 1
+    before, after = compact[lo:at], compact[at:hi]
+    return (
+        any(w in before for w in _OUR_RANGE)
+        and not any(w in before or w in after for w in _MARKET)
+        and any(w in after[:8] for w in _ONE_OF_OURS)
+    )
