@@ -270,7 +270,7 @@ BROAD_POSITIVES = [
     ),
     ("competitor_disparagement", "jianyi", "别家的衣服质量差，我们家做工好。", "别家的衣服质量差"),
     ("competitor_disparagement", "lanxu", "X牌的精华就是智商税。", "智商税"),
-    ("forbidden_service_phrase", "jianyi", "这个我管不了，您去问快递吧。", "管不了"),
+    ("forbidden_service_phrase", "jianyi", "这事我管不了，我问问仓库再回您。", "管不了"),
     ("forbidden_service_phrase", "lanxu", "这是规定。", "这是规定"),
     ("forbidden_service_phrase", "nuanbei", "不是跟你说过了吗？", "跟你说过了"),
     ("forbidden_service_phrase", "jianyi", "我都说过了，尺码表上有。", "我都说过了"),

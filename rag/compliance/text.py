@@ -128,8 +128,8 @@ def _is_period(text: str, i: int) -> bool:
     return not (before.isalnum() and after.isalnum() and (before.isascii() or after.isascii()))
 
 
-# A superlative inside our own range is a self-comparison, which the brand may make (我们家所有奶嘴里最软的一款,
-# 品牌目前浓度最高的一款); one that also names the market (全网, 同类) is a ranking and stays a claim.
+# A measurable superlative inside our own range is a self-comparison, which the brand may make (我们家所有奶嘴里最软的
+# 一款, 品牌目前浓度最高的一款); one that also names the market (全网, 同类), or praises (最好, 最具性价比), stays a claim.
 _OUR_RANGE = ("我们家", "咱家", "咱们家", "我家", "店里", "本店", "店内", "全店", "我们店", "品牌", "系列")
 _ONE_OF_OURS = (
     "的一款",
@@ -144,6 +144,10 @@ _ONE_OF_OURS = (
     "的一条",
     "的一套",
 )
+_MEASURABLE = (
+    "薄", "厚", "软", "硬", "轻", "重", "大", "小", "长", "短", "宽", "窄", "高", "低", "浓", "淡", "新", "早", "晚",
+    "多", "少", "细", "粗", "深", "浅", "滋润", "保暖", "透气", "清爽", "温和", "便宜", "贵",
+)  # fmt: skip
 _MARKET = (
     "全网",
     "全国",
@@ -171,7 +175,8 @@ def within_our_range(compact: str, at: int) -> bool:
         hi += 1
     before, after = compact[lo:at], compact[at:hi]
     return (
-        any(w in before for w in _OUR_RANGE)
+        compact.startswith(_MEASURABLE, at + 1)
+        and any(w in before for w in _OUR_RANGE)
         and not any(w in before or w in after for w in _MARKET)
         and any(w in after[:8] for w in _ONE_OF_OURS)
     )
