@@ -306,4 +306,6 @@ def test_a_superlative_within_our_range_and_a_denied_treatment_excuse_the_classi
     assert excused("absolute_claim", "这款纸尿裤是我们家最薄的一款")
     assert not excused("absolute_claim", "这款纸尿裤是全网最薄的一款")
     assert excused("medical_claim", "这款护臀膏不是治疗红屁股的药")
+    assert excused("absolute_claim", "没有绝对不红屁股的纸尿裤")
+    assert not excused("absolute_claim", "没有比它更不红屁股的纸尿裤")
     assert not excused("competitor_disparagement", "他们家卖的不是正品")  # a put-down, not a negated claim

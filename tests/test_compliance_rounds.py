@@ -1,4 +1,4 @@
-"""Compliance wording families found by the fifth to ninth rounds of blind tune authors (compliance_dev5-9).
+"""Compliance wording families found by the fifth to tenth rounds of blind tune authors (compliance_dev5-10).
 
 Each round's misses became rule families; each family is tested here in our own sentences, not the authors':
 the new pattern finds it in fresh wording, and each new guard leaves legitimate text alone.
@@ -18,7 +18,12 @@ the new pattern finds it in fresh wording, and each new guard leaves legitimate 
   unbreakable and rain-proof claims, "never a single complaint", lowest-ever prices, holiday dispatch and
   no-need-to-wait refunds, pay-you-if-late, "unlike some brands" put-downs, relapse and wound claims; and the
   guards that came with them: a superlative within our own range, a coupon "usable for 30 days", a trial's
-  length, a price in a put-down, "not even a day", a claim called an exaggeration.
+  length, a price in a put-down, "not even a day", a claim called an exaggeration;
+- round 10: "did you understand?", "you should have read it before", "too late now", "go buy elsewhere",
+  ask-another-agent and ask-your-bank, one-night efficacy, "nothing compares", foreign certifications and space-grade
+  materials, refunds "any time", medical bills and extra goods as compensation, replacement sent the day we receive;
+  guards: a superlative inside a put-down belongs to the put-down, a share of named respondents is a statistic, a
+  workload rate is no deadline.
 """
 
 from __future__ import annotations
@@ -194,6 +199,40 @@ LEFT_ALONE9 = [
 ]
 
 
+ROUND10 = [
+    # (category, text, match)
+    ("forbidden_service_phrase", "规则就是这样，您听懂了吗？", "您听懂了吗"),
+    ("forbidden_service_phrase", "下单前就该量好尺寸的。", "下单前就该量好"),
+    ("forbidden_service_phrase", "锅底糊了属于您自己使用不当。", "您自己使用不当"),
+    ("forbidden_service_phrase", "运费险没买，现在才说也晚了。", "现在才说也晚了"),
+    ("forbidden_service_phrase", "等不了的话您可以去别家买。", "您可以去别家买"),
+    ("forbidden_service_phrase", "到账时间您问支付宝去。", "问支付宝去"),
+    ("forbidden_service_phrase", "这个我无法回答您。", "无法回答您"),
+    ("absolute_claim", "这片面膜敷一晚就见效。", "一晚就见效"),
+    ("absolute_claim", "护膝戴上就不疼了。", "戴上就不疼了"),
+    ("absolute_claim", "这款睡袋宝宝盖着绝对不会捂出汗。", "绝对不会捂出"),
+    ("absolute_claim", "这款精华的稳定性别的品牌都比不上。", "别的品牌都比不上"),
+    ("false_authority", "这款面霜通过了欧盟认证。", "欧盟认证"),
+    ("false_authority", "这件羽绒服用的是航天材料。", "航天材料"),
+    ("unconditional_promise", "只要您想退，我们随时可以为您办理退款。", "随时可以为您办理退款"),
+    ("unconditional_promise", "这个推车质保终身。", "质保终身"),
+    ("ungrounded_commitment", "宝宝要是用了不舒服，医药费由我们店铺承担。", "医药费由我们店铺承担"),
+    ("ungrounded_commitment", "这次再赔您一罐奶粉。", "赔您一罐"),
+    ("ungrounded_commitment", "换货寄回来，我们收到当天就给您寄出新的。", "收到当天就给您寄出"),
+    ("competitor_disparagement", "别家的奶嘴都是工业硅胶。", "工业硅胶"),
+    ("competitor_disparagement", "隔壁那家的衣服码数乱得很。", "码数乱"),
+    ("medical_claim", "宝宝起痱子涂了马上就消。", "痱子涂了马上就消"),
+]
+
+LEFT_ALONE10 = [
+    # (text, the categories that must stay quiet)
+    ("那家的原料都是最便宜的边角料，我们不做这种。", {"absolute_claim"}),
+    ("回访中约82%的用户表示用了四周更细腻，因人而异。", {"ungrounded_commitment"}),
+    ("我这边一天要回几百条消息，回复慢了请见谅，您的问题我马上查。", {"ungrounded_commitment"}),
+    ("那种九块九包邮的袜子我们不卖，这款是精梳棉的。", {"ungrounded_commitment"}),
+]
+
+
 def test_a_superlative_within_our_own_range_is_a_self_comparison(cf):
     assert not cf.check("这款奶嘴是我们家所有奶嘴里最软的一款。", brand="nuanbei").violations
     text = "这款奶嘴是全网最软的一款。"
@@ -254,7 +293,7 @@ def test_a_delay_and_a_gift_worth_an_amount_are_not_numbers_we_promise(cf):
     assert "30元" in flagged, result.violations
 
 
-@pytest.mark.parametrize(("category", "text", "match"), ROUND5 + ROUND6 + ROUND7 + ROUND8 + ROUND9)
+@pytest.mark.parametrize(("category", "text", "match"), ROUND5 + ROUND6 + ROUND7 + ROUND8 + ROUND9 + ROUND10)
 def test_wording_family_is_found(cf, category, text, match):
     result = cf.check(text, brand="nuanbei")
     assert found(result, category, match, text), result.violations

@@ -183,6 +183,8 @@ _NEGATIONS = (
 # 没有 negates a product claim (没有治疗作用) but is part of an absolute one (没有比它更好的) or a put-down;
 # so does 不是 (不是治疗红屁股的药; 不是正品 is a put-down).
 _NOT_HAVE = ("没有", "不具备", "不属于", "不是")
+# 没有绝对不红屁股的纸尿裤: an absolute denied is a hedge (but 没有比它更好的 is a claim, so 没有 alone is not).
+_HEDGES = ("没有绝对", "没有百分百", "没有百分之百", "没有100%", "没有哪款绝对", "不存在绝对")
 _NOT_HAVE_NEGATES = frozenset({"medical_claim", "false_authority", "unconditional_promise"})
 _VERIFIABLE = ("备案", "执行标准", "执行的是", "国家标准", "国标", "gb", "检测报告", "质检报告", "可查询", "可以查")  # fmt: skip
 _QUOTES = '“”‘’「」『』"《》'
@@ -206,9 +208,9 @@ class Guards:
         # 我不知道 and 没办法 are service phrases themselves: negation excuses only the claims.
         if category == "forbidden_service_phrase":
             return False
-        if (
-            category == "absolute_claim"
-            and "最" in compact
+        if category == "absolute_claim" and (
+            any(h in compact for h in _HEDGES)
+            or "最" in compact
             and within_our_range(compact, compact.index("最"))
         ):
             return True

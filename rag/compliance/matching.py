@@ -170,7 +170,7 @@ class Matcher:
             if self._quoted(view, start, end) or self._reported_at(compact, start):
                 continue
             hits.append(Hit(rule, start, end, view.compact_span(start, end), keep))
-        return _drop_nested(hits), exc_spans
+        return _drop_put_down_superlatives(_drop_nested(hits), compact), exc_spans
 
     @staticmethod
     def _pattern_hits(pattern: re.Pattern[str], compact: str, rule: Rule, has_keep: bool) -> list:
@@ -265,6 +265,28 @@ class Matcher:
             return False
         closes = [after.find(q) for q in _CLOSE_QUOTES if q in after]
         return bool(closes) and not any(c in BOUNDARIES for c in after[: min(closes)])
+
+
+def _drop_put_down_superlatives(hits: list[Hit], compact: str) -> list[Hit]:
+    """Drop a superlative that stands in a put-down's clause (原料都是最便宜的代工货): it describes the rival's goods,
+    and the put-down is the violation."""
+    downs = [h.start for h in hits if h.rule.category == "competitor_disparagement"]
+    if not downs:
+        return hits
+
+    def same_clause(a: int, b: int) -> bool:
+        lo, hi = min(a, b), max(a, b)
+        return not any(c in BOUNDARIES for c in compact[lo:hi])
+
+    return [
+        h
+        for h in hits
+        if not (
+            h.rule.category == "absolute_claim"
+            and "最" in compact[h.start : h.end]
+            and any(same_clause(h.start, d) for d in downs)
+        )
+    ]
 
 
 def _drop_nested(hits: list[Hit]) -> list[Hit]:

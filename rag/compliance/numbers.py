@@ -49,7 +49,7 @@ _CUES_AFTER = (
     "内", "之内", "以内", "起", "无理由", "券", "优惠券", "红包", "补", "赔", "返", "无门槛", "代金券", "购物金", "现金",
     "作为补偿", "的补偿", "返现",
 )  # fmt: skip
-_SWAP = ("换", "换成", "改成", "选", "挑")
+_SWAP = ("换", "换成", "改成", "选", "挑", "补发", "重发")
 _ARTICLE = (
     "满意",
     "答复",
@@ -231,7 +231,8 @@ _EFFECT_AFTER = re.compile(
     r"看到效果|见到效果|有效果|消退|淡化|白一个度|瘦|下去|消下去|退下去|消掉|彻底消除|彻底去除|消除|改善)"
 )
 _RATE_AFTER = re.compile(
-    rf"(?:之内|以内|内)?(?:就)?(?:发|问|催|打|说|回)了?(?:{_NUM}|几)+几?\s*(?:条|次|遍|个)|(?:上|近|好)?(?:{_NUM}|几)+\s*单"
+    rf"(?:之内|以内|内)?(?:就)?(?:要|得|能|会)?(?:发|问|催|打|说|回)了?(?:{_NUM}|几)+几?\s*(?:条|次|遍|个)"
+    rf"|(?:上|近|好)?(?:{_NUM}|几)+\s*单"
 )
 # Spans that are advice or report, not a deadline we promise: 如果一两天还没缓解 (a watch period before the next
 # step), 七成反馈两周后紧绷感减轻 (what users reported), 您等两天再看看 (advice to wait).
@@ -245,10 +246,13 @@ _SAMPLE = re.compile(
     rf"[0-9{_CN}]+\s*(?:名|位)[\u4e00-\u9fff]{{0,4}}?(?:用户|顾客|买家|宝妈|消费者|受访者|受试者|志愿者|测试者|试用者|人)"
 )
 _SURVEY_AFTER = re.compile(r"(?:的)?(?:用户|顾客|买家|宝妈|人|受访者)?(?:都)?(?:表示|认为|反馈|觉得|评价)")
+_RESPONDENTS_SAID = re.compile(
+    r"的(?:受访者|用户|顾客|买家|宝妈|试用者|消费者)(?:都)?(?:表示|认为|反馈|觉得|评价)"
+)
 # A price followed by 的 and a noun that is no coupon or compensation (九块九的T恤, 几十元的面霜).
 _PRICE_OF = re.compile(
     rf"[{_CN}0-9]?(?:的(?!券|优惠|红包|无门槛|代金|购物金|现金|补偿|赔偿|差价|运费|积分|额度)[\u4e00-\u9fffa-z]"
-    r"|[那这](?:种|些|个|款|类))"
+    r"|[那这](?:种|些|个|款|类)|包邮)"
 )
 # A coupon's validity (有效期一年) is a term we promise; a product's (这款面霜有效期3年) is a spec.
 _VALIDITY_WORDS = ("券", "红包", "优惠", "积分", "会员", "礼品卡", "购物金")
@@ -311,8 +315,14 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         return (
             False  # 据2000名用户反馈，82%表示干燥改善: a cited share of a named sample, the recommended form
         )
-    if kind == "yuan" and _PRICE_OF.match(norm, end) and not any(c in before for c in _CUES):
-        return False  # 九块九的T恤: what something costs, not an amount we give
+    if kind == "percent" and _RESPONDENTS_SAID.match(norm, end):
+        return False  # 约82%的受访者表示……: a share of named respondents, a statistic not a promise
+    if (
+        kind == "yuan"
+        and _PRICE_OF.match(norm, end)
+        and (not any(c in before for c in _CUES) or before.endswith(("那种", "这种", "那些", "这些")))
+    ):
+        return False  # 九块九的T恤, 那种九块九的奶嘴: what something costs, not an amount we give
     if (
         _NOT_PROMISED.search(before)
         or kind in ("time", "month")
