@@ -1,4 +1,4 @@
-"""Compliance wording families found by the fifth to tenth rounds of blind tune authors (compliance_dev5-10).
+"""Compliance wording families found by the fifth to eleventh rounds of blind tune authors (compliance_dev5-11).
 
 Each round's misses became rule families; each family is tested here in our own sentences, not the authors':
 the new pattern finds it in fresh wording, and each new guard leaves legitimate text alone.
@@ -23,7 +23,10 @@ the new pattern finds it in fresh wording, and each new guard leaves legitimate 
   ask-another-agent and ask-your-bank, one-night efficacy, "nothing compares", foreign certifications and space-grade
   materials, refunds "any time", medical bills and extra goods as compensation, replacement sent the day we receive;
   guards: a superlative inside a put-down belongs to the put-down, a share of named respondents is a statistic, a
-  workload rate is no deadline.
+  workload rate is no deadline;
+- round 11: "nothing to do with you", "say what you like", no-time-to-check-each, refresh-it-yourself, "however you
+  jump", sure-not-to-tan, "works every time", never-out-of-stock and customs guarantees, "just say the word",
+  eye and joint claims, celebrities and confinement centres as endorsers; guard: "our softest of all" is ours.
 """
 
 from __future__ import annotations
@@ -233,6 +236,35 @@ LEFT_ALONE10 = [
 ]
 
 
+ROUND11 = [
+    # (category, text, match)
+    ("forbidden_service_phrase", "活动结束了，价格调整跟您没关系。", "跟您没关系"),
+    ("forbidden_service_phrase", "您说再多也没用，系统改不了。", "您说再多也没用"),
+    ("forbidden_service_phrase", "我们没空一个个给您核对。", "没空一个个"),
+    ("forbidden_service_phrase", "您一直揪着这事不放干嘛。", "揪着这事不放"),
+    ("forbidden_service_phrase", "物流信息您自己在订单里刷新就行。", "自己在订单里刷新就行"),
+    ("absolute_claim", "这条瑜伽裤怎么跳都不会掉。", "怎么跳都不会"),
+    ("absolute_claim", "戴上这顶帽子保证不会晒黑。", "保证不会晒黑"),
+    ("absolute_claim", "这个哄睡方法百试百灵。", "百试百灵"),
+    ("absolute_claim", "用一周能让皮肤亮三个度。", "让皮肤亮三个度"),
+    ("unconditional_promise", "这款今天拍保证不会断货。", "保证不会断货"),
+    ("unconditional_promise", "降价了我们一律给老顾客补差价。", "一律给老顾客补差价"),
+    ("unconditional_promise", "不合适您说一声就给您退。", "说一声就给您退"),
+    ("unconditional_promise", "宝宝用了有任何过敏我们都全额负责。", "任何过敏我们都全额负责"),
+    ("unconditional_promise", "进口奶粉保证顺利清关。", "保证顺利清关"),
+    ("medical_claim", "这款眼罩能缓解视疲劳。", "缓解视疲劳"),
+    ("medical_claim", "痱子、湿疹都能搞定。", "湿疹都能搞定"),
+    ("false_authority", "这件卫衣好几个顶流私下都穿。", "顶流私下都穿"),
+    ("false_authority", "这款围兜是消防部门专用的阻燃布。", "部门专用"),
+    ("competitor_disparagement", "那几家店的针脚您看了会笑。", "看了会笑"),
+]
+
+LEFT_ALONE11 = [
+    # (text, the categories that must stay quiet)
+    ("这是我们家所有湿巾里最软的。", {"absolute_claim"}),
+]
+
+
 def test_a_superlative_within_our_own_range_is_a_self_comparison(cf):
     assert not cf.check("这款奶嘴是我们家所有奶嘴里最软的一款。", brand="nuanbei").violations
     text = "这款奶嘴是全网最软的一款。"
@@ -293,7 +325,9 @@ def test_a_delay_and_a_gift_worth_an_amount_are_not_numbers_we_promise(cf):
     assert "30元" in flagged, result.violations
 
 
-@pytest.mark.parametrize(("category", "text", "match"), ROUND5 + ROUND6 + ROUND7 + ROUND8 + ROUND9 + ROUND10)
+@pytest.mark.parametrize(
+    ("category", "text", "match"), ROUND5 + ROUND6 + ROUND7 + ROUND8 + ROUND9 + ROUND10 + ROUND11
+)
 def test_wording_family_is_found(cf, category, text, match):
     result = cf.check(text, brand="nuanbei")
     assert found(result, category, match, text), result.violations

@@ -186,7 +186,7 @@ _NOT_HAVE = ("没有", "不具备", "不属于", "不是")
 # 没有绝对不红屁股的纸尿裤: an absolute denied is a hedge (but 没有比它更好的 is a claim, so 没有 alone is not).
 _HEDGES = ("没有绝对", "没有百分百", "没有百分之百", "没有100%", "没有哪款绝对", "不存在绝对")
 _NOT_HAVE_NEGATES = frozenset({"medical_claim", "false_authority", "unconditional_promise"})
-_VERIFIABLE = ("备案", "执行标准", "执行的是", "国家标准", "国标", "gb", "检测报告", "质检报告", "可查询", "可以查")  # fmt: skip
+_VERIFIABLE = ("备案", "执行标准", "执行的是", "国家标准", "国标", "gb", "检测报告", "质检报告", "可查询", "可以查", "核对")  # fmt: skip
 _QUOTES = '“”‘’「」『』"《》'
 
 

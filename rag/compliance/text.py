@@ -148,6 +148,7 @@ _MEASURABLE = (
     "薄", "厚", "软", "硬", "轻", "重", "大", "小", "长", "短", "宽", "窄", "高", "低", "浓", "淡", "新", "早", "晚",
     "多", "少", "细", "粗", "深", "浅", "滋润", "保暖", "透气", "清爽", "温和", "便宜", "贵",
 )  # fmt: skip
+_ALL_OF_OURS = re.compile(r"所有[\u4e00-\u9fff]{1,6}[里中]")  # 我们家所有奶嘴里质地最软的
 _MARKET = (
     "全网",
     "全国",
@@ -178,5 +179,5 @@ def within_our_range(compact: str, at: int) -> bool:
         compact.startswith(_MEASURABLE, at + 1)
         and any(w in before for w in _OUR_RANGE)
         and not any(w in before or w in after for w in _MARKET)
-        and any(w in after[:8] for w in _ONE_OF_OURS)
+        and (any(w in after[:8] for w in _ONE_OF_OURS) or _ALL_OF_OURS.search(before) is not None)
     )
