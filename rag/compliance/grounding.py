@@ -81,10 +81,11 @@ def supported(q: Quantity, context: str, grounds: list[Ground], sentence: str = 
             anchor = context.split(q.text, 1)[0].rstrip("后起以之的")
             outcomes = [g for g in _OUTCOMES if any(w in context for w in g) and not anchor.endswith(g)]
             cases = [group for group in _CASES if any(w in (sentence or context) for w in group)]
+            validity = _validity(context, q.text)
         if (
             (
                 words & content_chars(g.sentence.replace(gq.text, " "))
-                or _validity(context, q.text)
+                or validity
                 and _validity(g.sentence, gq.text)
             )
             and all(any(w in g.sentence for w in group) for group in outcomes)

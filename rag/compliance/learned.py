@@ -208,11 +208,7 @@ class Guards:
         # 我不知道 and 没办法 are service phrases themselves: negation excuses only the claims.
         if category == "forbidden_service_phrase":
             return False
-        if category == "absolute_claim" and (
-            any(h in compact for h in _HEDGES)
-            or "最" in compact
-            and within_our_range(compact, compact.index("最"))
-        ):
+        if category == "absolute_claim" and (any(h in compact for h in _HEDGES) or within_our_range(compact)):
             return True
         # 已完成备案、执行国家标准、检测报告可查: a reference the customer can check is not an invented endorsement
         if category == "false_authority" and any(c in compact for c in _VERIFIABLE):

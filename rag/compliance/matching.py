@@ -164,8 +164,7 @@ class Matcher:
                 continue
             if rule.negatable and self._negated(compact, start):
                 continue
-            top = compact.find("最", start, end)
-            if rule.category == "absolute_claim" and top >= 0 and within_our_range(compact, top):
+            if rule.category == "absolute_claim" and within_our_range(compact, start, end):
                 continue
             if self._quoted(view, start, end) or self._reported_at(compact, start):
                 continue

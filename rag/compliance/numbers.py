@@ -278,8 +278,6 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         return False
     if kind == "time" and _advises_or_reports(norm, start, end):
         return False
-    if kind == "time" and _TRIAL_AFTER.match(norm, end):
-        return False  # 32名受试者28天的使用反馈: the length of a cited trial, not a deadline
     if kind == "time" and norm.startswith(("都不", "也不"), end):
         return False  # 一天都不会耽误: "not even a day", no span we promise
     if kind == "piece" and norm.startswith(("以上", "及以上", "起"), end):
@@ -359,9 +357,11 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
 
 
 def _advises_or_reports(norm: str, start: int, end: int) -> bool:
-    """Return whether the time span at [start, end) is a watch period, a reported span or advice to wait."""
+    """Return whether the time span at [start, end) is a watch period, a reported span (a trial's length: 32名受试者
+    28天的使用反馈) or advice to wait."""
     return (
-        _WATCH.search(norm[max(0, start - 10) : start]) is not None
+        _TRIAL_AFTER.match(norm, end) is not None
+        or _WATCH.search(norm[max(0, start - 10) : start]) is not None
         and _WATCH_AFTER.match(norm, end) is not None
         or norm[max(0, start - 4) : start].endswith(_SURVEY_VERBS)
         or norm[max(0, start - 2) : start].endswith("等")

@@ -115,8 +115,9 @@ _NAMED_PHONE_WORDS = ("电话", "手机", "号码", "手机号", "座机", "固�
 _TRUE_PHONE_WORDS = ("电话", "手机", "座机", "固话", "致电", "拨打")
 # ...but not the shop's own line (客服电话, 售后热线).
 _SHOP_PHONE = ("客服", "热线", "售后电话", "公司", "店铺", "门店", "官方")
-# 400 and 800 numbers are companies' hotlines, never a person's line.
+# 400 and 800 numbers are companies' hotlines, never a person's line; nor is the shop's own mailbox (客服邮箱 service@…).
 _SHOP_PREFIXES = ("400", "800")
+_SHOP_EMAIL = ("客服邮箱", "官方邮箱", "售后邮箱", "公司邮箱", "企业邮箱", "品牌邮箱", "店铺邮箱")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10x98765432"
 
@@ -279,7 +280,6 @@ def find_email(norm: str) -> list[Found]:
     return out
 
 
-_SHOP_EMAIL = ("客服邮箱", "官方邮箱", "售后邮箱", "公司邮箱", "企业邮箱", "品牌邮箱", "店铺邮箱")
 _SHOP_ADDRESS = ("退货地址", "寄回", "退回", "仓库", "售后", "门店", "公司地址", "店铺地址", "寄到我们")
 
 

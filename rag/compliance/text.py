@@ -166,8 +166,11 @@ _MARKET = (
 )
 
 
-def within_our_range(compact: str, at: int) -> bool:
-    """Return whether the superlative 最 at `compact[at]` ranks a product only within our own range."""
+def within_our_range(compact: str, start: int = 0, end: int | None = None) -> bool:
+    """Return whether the first superlative 最 in `compact[start:end]` ranks a product only within our own range."""
+    at = compact.find("最", start, len(compact) if end is None else end)
+    if at < 0:
+        return False
     lo = at
     while lo > 0 and compact[lo - 1] not in BOUNDARIES:
         lo -= 1
