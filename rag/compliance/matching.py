@@ -22,14 +22,22 @@ _RETORT = re.compile(r"我(?:我|干嘛|干什么|做什么|有什么用|有啥�
 _CONTEXT_WINDOW = 30  # compact characters looked at before a hit for a rule's context
 _OPEN_QUOTES = "“‘「『\"'《"
 _CLOSE_QUOTES = "”’」』\"'》"
-_MAX_KEY_CHARS = 40  # a pattern whose rarest set is wider than this is tried on every reply
-# Characters found in most replies: a pattern filed under them would wake for nearly every reply.
+# Characters found in most replies: a pattern woken by them would run its checks for nearly every reply.
 _COMMON = frozenset("的了您你是不我们这个有在就也都吗呢吧啊哦亲一上能会可以要说还没到给帮好请")
 
 
-def _wakes(chars: frozenset[str]) -> int:
-    """How often a set of characters is likely to be met: each common character counts as many rare ones."""
-    return len(chars) + 10 * len(chars & _COMMON)
+def _wakes(words: frozenset[str]) -> tuple[int, int]:
+    """How often a reply is likely to hold one of `words`: a common character counts as many rare ones, and a
+    longer word is rarer than any character."""
+    return len([w for w in words if len(w) == 1]) + 10 * len(words & _COMMON), len(words)
+
+
+@dataclass(frozen=True)
+class _Met:
+    """What finding a word (or character) in a reply does: meets these word sets, wakes these patterns."""
+
+    bits: int
+    wakes: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -90,29 +98,40 @@ class Matcher:
         self.ruleset = ruleset
         self.term_rules = [r for r in ruleset.rules if r.terms]
         self.pattern_rules = [r for r in ruleset.rules if r.patterns and r.detector is None]
-        # Each pattern with the characters its match needs (rag/compliance/prefilter.py), filed under the rarest
-        # set's characters: a reply wakes only the patterns filed under its own characters, and runs those whose
-        # other sets it also meets. A pattern with no usable set is always tried.
-        self._plan = [
-            (rule, p, needs(p) if prefilter else (), "keep" in p.groupindex)
-            for rule in self.pattern_rules
-            for p in rule.patterns
-        ]
-        self._by_char: dict[str, list[int]] = {}
+        # Each pattern with the words its match needs (rag/compliance/prefilter.py), as one bit per distinct word
+        # set. A reply meets the sets of its characters and of the longer words found in the same pass over it as
+        # the rule terms; each pattern is woken by the words of its most telling set, and runs only when the reply
+        # meets all of its sets. A pattern with no usable set is always tried.
+        self._plan = [(rule, p, "keep" in p.groupindex) for rule in self.pattern_rules for p in rule.patterns]
+        bits: dict[frozenset[str], int] = {}
+        self._needs: list[int] = []  # per pattern, the bits of the word sets it needs
         self._always: list[int] = []
-        for i, (_, _, sets, _) in enumerate(self._plan):
-            key = min(sets, key=_wakes, default=None)
-            if key is None or len(key) > _MAX_KEY_CHARS:
+        wakes: dict[str, list[int]] = {}
+        for i, (_, pattern, _) in enumerate(self._plan):
+            sets = needs(pattern) if prefilter else ()
+            mask = 0
+            for words in sets:
+                mask |= 1 << bits.setdefault(words, len(bits))
+            self._needs.append(mask)
+            if not sets:
                 self._always.append(i)
-                continue
-            for ch in key:
-                self._by_char.setdefault(ch, []).append(i)
+            for word in min(sets, key=_wakes, default=()):
+                wakes.setdefault(word, []).append(i)
+        masks: dict[str, int] = {}
+        for words, bit in bits.items():
+            for word in words:
+                masks[word] = masks.get(word, 0) | 1 << bit
+        met_by = {word: _Met(mask, tuple(wakes.get(word, ()))) for word, mask in masks.items()}
+        self._by_char = {word: met for word, met in met_by.items() if len(word) == 1}
         self._terms = _Trie()  # rule terms and the global exceptions, found in one pass
         for rule in self.term_rules:
             for term in rule.terms:
                 self._terms.add(term, rule)
         for term in ruleset.exceptions:
             self._terms.add(term, _EXCEPTION)
+        for word, met in met_by.items():
+            if len(word) > 1:
+                self._terms.add(word, met)
         self._rule_exceptions = {r.id: _trie_of(r.exceptions) for r in ruleset.rules if r.exceptions}
         self._nearby = {r.id: _trie_of(r.unless_nearby) for r in ruleset.rules if r.unless_nearby}
         self._context = {r.id: _trie_of(r.context) for r in ruleset.rules if r.context or r.context_patterns}
@@ -133,23 +152,26 @@ class Matcher:
             return [], []
         raw: list[tuple[int, int, Rule, str]] = []
         global_exc: list[tuple[int, int]] = []
+        met = 0  # the bits of the word sets this reply meets
+        woken = set(self._always)
+        by_char = self._by_char
+        for ch in set(compact):
+            found = by_char.get(ch)
+            if found is not None:
+                met |= found.bits
+                woken.update(found.wakes)
         for start, end, payload in self._terms.scan(compact):
             if payload is _EXCEPTION:
                 global_exc.append((start, end))
+            elif type(payload) is _Met:
+                met |= payload.bits  # type: ignore[union-attr]
+                woken.update(payload.wakes)  # type: ignore[union-attr]
             elif payload.applies_to(brand):  # type: ignore[union-attr]
                 raw.append((start, end, payload, ""))  # type: ignore[arg-type]
-        present = set(compact)
-        woken = set(self._always)
-        for ch in present:
-            woken.update(self._by_char.get(ch, ()))
+        needed = self._needs
         for i in sorted(woken):  # the rules file's order, as before
-            rule, pattern, sets, has_keep = self._plan[i]
-            if not rule.applies_to(brand):
-                continue
-            for chars in sets:
-                if chars.isdisjoint(present):
-                    break
-            else:
+            rule, pattern, has_keep = self._plan[i]
+            if needed[i] & met == needed[i] and rule.applies_to(brand):
                 raw.extend(self._pattern_hits(pattern, compact, rule, has_keep))
         exc_spans = [view.compact_span(s, e) for s, e in global_exc]
         if not raw:

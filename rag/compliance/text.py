@@ -30,18 +30,34 @@ def _lower(ch: str) -> str:
     return low if len(low) == 1 else ch
 
 
+class _PerCharacter(dict):
+    """A str.translate table filled on first sight of each character, so a whole text maps in C."""
+
+    def __init__(self, convert) -> None:
+        super().__init__()
+        self._convert = convert
+
+    def __missing__(self, codepoint: int):
+        value = self[codepoint] = self._convert(chr(codepoint))
+        return value
+
+
+_FOLDED = _PerCharacter(lambda ch: _fold(ch))  # NFKC of each character on its own (never empty)
+
+
 def normalize_offsets(text: str) -> tuple[str, list[int]]:
     """Same result as rag.normalize.normalize_with_offsets, with per-character caches for speed."""
-    pieces = [_fold(c) for c in text]
-    folded = "".join(pieces)
-    if len(folded) == len(text):
+    folded = text.translate(_FOLDED)
+    if len(folded) == len(text):  # no character grew: each maps to itself
         origin = list(range(len(text)))
     else:
-        origin = [i for i, piece in enumerate(pieces) for _ in piece]
+        origin = [i for i, ch in enumerate(text) for _ in _FOLDED[ord(ch)]]
     simplified = to_simplified(folded)
     if len(simplified) != len(folded):  # a phrase conversion changed length: go char by char
         simplified = "".join(to_simplified(c) if len(to_simplified(c)) == 1 else c for c in folded)
-    lowered = simplified.lower() if simplified.isascii() else "".join(map(_lower, simplified))
+    lowered = simplified.lower()
+    if len(lowered) != len(simplified) or "Σ" in simplified:  # İ grows, Σ depends on its neighbours
+        lowered = "".join(map(_lower, simplified))
     return lowered, origin
 
 
@@ -54,6 +70,10 @@ def is_separator(ch: str) -> bool:
         return True
     cat = unicodedata.category(ch)
     return cat[0] in "PZ" or cat in ("Cc", "Cf", "So", "Sk", "Sm", "Mn")
+
+
+# Drops every separator from a text (None), keeps every other character (itself).
+_WITHOUT_SEPARATORS = _PerCharacter(lambda ch: None if is_separator(ch) else ch)
 
 
 @dataclass(frozen=True)
@@ -70,8 +90,11 @@ class TextView:
     def of(cls, text: str) -> TextView:
         """Build the views of `text`."""
         norm, origin = normalize_offsets(text)
-        kept = [i for i, ch in enumerate(norm) if not is_separator(ch)]
-        compact = "".join(norm[i] for i in kept)
+        compact = norm.translate(_WITHOUT_SEPARATORS)
+        if len(compact) == len(norm):
+            kept = range(len(norm))
+        else:
+            kept = [i for i, ch in enumerate(norm) if not is_separator(ch)]  # type: ignore[assignment]
         return cls(text, norm, tuple(origin), compact, tuple(kept))
 
     def norm_span(self, start: int, end: int) -> tuple[int, int]:
