@@ -309,3 +309,25 @@ def test_a_superlative_within_our_range_and_a_denied_treatment_excuse_the_classi
     assert excused("absolute_claim", "没有绝对不红屁股的纸尿裤")
     assert not excused("absolute_claim", "没有比它更不红屁股的纸尿裤")
     assert not excused("competitor_disparagement", "他们家卖的不是正品")  # a put-down, not a negated claim
+
+
+def test_an_endorsement_the_customer_can_check_in_the_same_sentence_is_not_flagged():
+    lines = [
+        {
+            "id": f"auth-{i}",
+            "text": f"{lead}，这款有咕噜咕噜咕噜认证。",
+            "expected": [{"category": "false_authority", "match": "这款有咕噜咕噜咕噜认证"}],
+        }
+        for i, lead in enumerate(["亲", "您好", "宝妈", "在的", "好的", "嗯嗯"])
+    ]
+    plain = ["我帮您查一下物流", "麻烦发张照片给我", "这款有三个颜色", "尺码表在详情页", "今天会为您安排"]
+    lines += [{"id": f"auth-n{i}", "text": f"{p}。", "expected": []} for i, p in enumerate(plain * 2)]
+    examples, problems = examples_from_texts(
+        {"compliance/examples/toy.jsonl": "\n".join(json.dumps(line, ensure_ascii=False) for line in lines)}
+    )
+    assert not problems
+    toy = ComplianceFilter(RULES, train(examples), threshold=0.5)
+    flagged = toy.check("这款有咕噜咕噜咕噜认证。", brand="jianyi").violations
+    assert [(v.category, v.action) for v in flagged] == [("false_authority", "flag")]
+    # the next clause says where to check it: a reference, not an invented endorsement
+    assert toy.check("这款有咕噜咕噜咕噜认证，吊牌上的编号可以核对。", brand="jianyi").violations == ()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -192,9 +193,10 @@ class ComplianceFilter:
                 grounds.extend(grounding.fact_grounds(value))
         out = []
         sentences = sentence_spans(view.norm)
+        ends = [m.start() for m in _CLAUSE_END.finditer(view.norm)]
         for q in found:
             span = view.norm_span(q.start, q.end)
-            clause = _clause(view.norm, q.start, q.end)
+            clause = _clause(view.norm, ends, q.start, q.end)
             context = next((view.norm[s:e] for s, e in sentences if s <= q.start < e), view.norm)
             if (
                 _overlaps(span, taken)
@@ -237,14 +239,14 @@ class ComplianceFilter:
         return False, ""
 
 
-_CLAUSE_ENDS = "。!?;,，；！？、\n"
+_CLAUSE_END = re.compile("[。!?;,，；！？、\n]")
 
 
-def _clause(norm: str, start: int, end: int) -> str:
-    """Return the clause of `norm` holding [start, end)."""
-    lo = max((norm.rfind(c, 0, start) for c in _CLAUSE_ENDS), default=-1) + 1
-    hi = min((i for i in (norm.find(c, end) for c in _CLAUSE_ENDS) if i >= 0), default=len(norm))
-    return norm[lo:hi]
+def _clause(norm: str, ends: list[int], start: int, end: int) -> str:
+    """Return the clause of `norm` holding [start, end); `ends` are the positions of its clause ends."""
+    i = bisect_left(ends, start)
+    j = bisect_left(ends, end)
+    return norm[ends[i - 1] + 1 if i else 0 : ends[j] if j < len(ends) else len(norm)]
 
 
 def _fill(replacement: str | None, keep: str) -> str | None:

@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,6 +71,43 @@ def features(compact: str) -> set[str]:
     return {marked[i : i + n] for n in NGRAMS for i in range(len(marked) - n + 1)}
 
 
+_CODE_BITS = 21  # every code point fits in 21 bits, so an n-gram of up to three is one 63-bit number
+assert max(NGRAMS) * _CODE_BITS < 64
+
+
+def _gram_number(gram: str) -> int:
+    """Return an n-gram (n <= 3) as one number: its code points side by side (no two n-grams share one, as no
+    compact text holds a NUL)."""
+    number = 0
+    for ch in gram:
+        number = number << _CODE_BITS | ord(ch)
+    return number
+
+
+def _gram_ids(compacts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Return the numbers of every clause's distinct marked n-grams (features()) and the clause each belongs to,
+    sorted by clause."""
+    import numpy as np
+
+    marked = [f"^{c}$" for c in compacts]
+    codes = np.frombuffer("".join(marked).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    clause = np.repeat(np.arange(len(marked)), [len(m) for m in marked])
+    ids, owners = [codes], [clause]
+    for n in NGRAMS[1:]:
+        same = clause[: len(clause) - n + 1] == clause[n - 1 :]  # an n-gram never spans two clauses
+        number = codes[: len(codes) - n + 1].copy()
+        for k in range(1, n):
+            number = number << _CODE_BITS | codes[k : len(codes) - n + 1 + k]
+        ids.append(number[same])
+        owners.append(clause[: len(clause) - n + 1][same])
+    ids_all, owner = np.concatenate(ids), np.concatenate(owners)
+    order = np.lexsort((ids_all, owner))
+    ids_all, owner = ids_all[order], owner[order]
+    first = np.ones(len(ids_all), dtype=bool)
+    first[1:] = (ids_all[1:] != ids_all[:-1]) | (owner[1:] != owner[:-1])
+    return ids_all[first], owner[first]
+
+
 @dataclass(frozen=True)
 class ClauseModel:
     """A trained clause classifier: vocabulary, weights per category, and the positive clauses it learned from."""
@@ -115,24 +151,36 @@ class ClauseModel:
 
     def __getstate__(self) -> dict:
         """Pickle the model, not what this process remembered of it."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("_memo", "_positive_bigrams")}
+        return {
+            k: v for k, v in self.__dict__.items() if k not in ("_memo", "_positive_bigrams", "_gram_index")
+        }
 
     def _score(self, compacts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
-        idx: list[int] = []
-        starts: list[int] = []
-        norms: list[float] = []
-        get, unknown = self.vocab.get, len(self.vocab)  # the last weight row is zeros: unknown n-grams
-        for compact in compacts:
-            grams = features(compact)
-            starts.append(len(idx))
-            idx.extend(map(get, grams, repeat(unknown, len(grams))))
-            norms.append(math.sqrt(len(grams)))
-        if not idx:
-            return 1 / (1 + np.exp(-np.tile(self.bias, (len(compacts), 1))))
-        z = np.add.reduceat(self.weights[idx], starts, axis=0) / np.asarray(norms)[:, None]
+        if not compacts:
+            return np.empty((0, len(self.categories)))
+        # Every clause's distinct n-grams as numbers (rag.compliance.learned._gram_ids), looked up in the sorted
+        # numbers of the vocabulary: the same sums as features() and a dict lookup per n-gram, in a few numpy calls.
+        ids, clause = _gram_ids(compacts)
+        known, rows = self._gram_index
+        at = np.minimum(np.searchsorted(known, ids), len(known) - 1)
+        row = np.where(known[at] == ids, rows[at], len(self.vocab))  # the last weight row is zeros: unknown
+        counts = np.bincount(clause, minlength=len(compacts))
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        z = np.add.reduceat(self.weights[row], starts, axis=0) / np.sqrt(counts)[:, None]
         return 1 / (1 + np.exp(-(z + self.bias)))
+
+    @cached_property
+    def _gram_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """The vocabulary's n-grams as sorted numbers, and the weight row of each."""
+        import numpy as np
+
+        grams = list(self.vocab)
+        ids = np.asarray([_gram_number(g) for g in grams], dtype=np.int64)
+        order = np.argsort(ids)
+        rows = np.asarray([self.vocab[g] for g in grams], dtype=np.int64)
+        return ids[order], rows[order]
 
     def nearest(self, category: str, compact: str) -> str:
         """Return the labelled clause of `category` closest to `compact` (shared character bigrams)."""
@@ -201,8 +249,11 @@ class Guards:
     # the next one they excuse a clause of that category, as they excuse a rule's hit there
     conditions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def excuse(self, category: str, compact: str, original: str) -> bool:
-        """Return whether a clause talks about a claim (negates, quotes, reports it) rather than makes it."""
+    def excuse(self, category: str, compact: str, original: str, sentence: str = "") -> bool:
+        """Return whether a clause talks about a claim (negates, quotes, reports it) rather than makes it.
+
+        `sentence` is the compact form of the clause's sentence: a check the customer can make may follow the
+        claim in the next clause (有国际羊毛局的认证，吊牌上可以核对)."""
         if any(q in original for q in _QUOTES) or any(c in compact for c in self.meta + self.reported):
             return True
         # 我不知道 and 没办法 are service phrases themselves: negation excuses only the claims.
@@ -211,7 +262,7 @@ class Guards:
         if category == "absolute_claim" and (any(h in compact for h in _HEDGES) or within_our_range(compact)):
             return True
         # 已完成备案、执行国家标准、检测报告可查: a reference the customer can check is not an invented endorsement
-        if category == "false_authority" and any(c in compact for c in _VERIFIABLE):
+        if category == "false_authority" and any(c in compact or c in sentence for c in _VERIFIABLE):
             return True
         return any(c in compact for c in self.negations) or (
             category in _NOT_HAVE_NEGATES and any(c in compact for c in _NOT_HAVE)
@@ -261,7 +312,8 @@ def flag_clauses(
         if cues and _states_condition(view, sentences, clause.start, cues):
             continue
         text = view.original[clause.start : clause.end]
-        if guards.excuse(category, clause.compact, text) or any(
+        whole = _compact(view.original[sentence[0] : sentence[1]]) if sentence is not None else ""
+        if guards.excuse(category, clause.compact, text, whole) or any(
             clause.compact in _compact(s) for s in sources if isinstance(s, str)
         ):
             continue
