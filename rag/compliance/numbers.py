@@ -208,7 +208,8 @@ def extract(norm: str, *, commitments_only: bool) -> list[Quantity]:
 # Counts the customer bought or quoted back: a fact about the order, not something we promise.
 _NOT_PROMISED = re.compile(
     r"(?:(?:买|拍|下单|购买|订购|收到|签收|退回|寄回)(?:了|的)(?:这|共|一共)?"
-    r"|(?:您|你)(?:刚才|之前)?(?:说|提到|讲|问|要求|希望|反馈|提出|想要)(?:的|了|过)(?:这|那)?)$"
+    r"|(?:您|你)(?:刚才|之前)?(?:说|提到|讲|问|要求|希望|反馈|提出|想要)(?:的|了|过)(?:这|那)?"
+    r"|(?:客户|顾客|宝妈|买家|大家|人)[^,，。]{0,4}(?:买|拍|囤|入))$"  # 不少客户一次买两件: what buyers do
 )
 # Usage and shelf-life durations are product specs (敷15分钟, 可以用2个月, 开封后6个月内用完).
 _SPEC_BEFORE = re.compile(
@@ -226,9 +227,11 @@ _HANDOUT = ("送", "赠", "补", "返", "赔", "退", "减", "免", "发", "到"
 _FREQUENCY = re.compile(rf"\s*(?:各|共)?{_NUM}\s*次")
 # A span before an effect is an efficacy claim (三天就能消炎), left to the absolute and medical rules;
 # a span before a count is a rate (一分钟发十几条消息, 一天几千单), not a deadline.
+# (两三天红疹就下去了: the thing that improves may stand between the span and 就.)
 _EFFECT_AFTER = re.compile(
-    r"(?:之内|以内|内)?(?:就|即|便)?(?:能|可以|可|会)?(?:见效|显效|起效|消炎|消肿|退红|美白|变白|淡斑|祛斑|去皱|好转|"
-    r"看到效果|见到效果|有效果|消退|淡化|白一个度|瘦|下去|消下去|退下去|消掉|彻底消除|彻底去除|消除|改善)"
+    r"(?:之内|以内|内)?(?:[\u4e00-\u9fff]{1,3}?(?=就))?(?:就|即|便)?(?:能|可以|可|会)?(?:彻底)?"
+    r"(?:见效|显效|起效|消炎|消肿|退红|美白|变白|淡斑|祛斑|去皱|好转|"
+    r"看到效果|见到效果|有效果|消退|淡化|白一个度|瘦|下去|消下去|退下去|消掉|消除|去除|改善|抚平|修复|平了|不疼)"
 )
 _RATE_AFTER = re.compile(
     rf"(?:之内|以内|内)?(?:就)?(?:要|得|能|会)?(?:发|问|催|打|说|回)了?(?:{_NUM}|几)+几?\s*(?:条|次|遍|个)"
@@ -239,6 +242,9 @@ _RATE_AFTER = re.compile(
 _WATCH = re.compile(r"(?:如果|若|要是|假如|万一)[^,，。!?;]{0,8}$")
 _WATCH_AFTER = re.compile(r"(?:后|以后|之后|内)?(?:还|仍|仍然|都|也|一直)(?:是)?(?:没|不|未)")
 _SURVEY_VERBS = ("反馈", "表示", "反映", "认为", "觉得")
+_FELT_AFTER = re.compile(
+    r"(?:左右|后|之后|以后)?(?:就)?(?:感觉|感到|觉得)"
+)  # 多数人四周左右感觉更润: a report
 _THEN_LOOK = re.compile(r"(?:后|以后|之后)?(?:再)?(?:看|瞧|观察)")
 _TRIAL_AFTER = re.compile(r"(?:的)?(?:连续)?(?:使用|试用|测试)?(?:反馈|测试|试验|实验|评测)")
 # A cited sample of people (据3000名用户试用反馈) makes the share after it a statistic, not a promise.
@@ -361,6 +367,7 @@ def _advises_or_reports(norm: str, start: int, end: int) -> bool:
     28天的使用反馈) or advice to wait."""
     return (
         _TRIAL_AFTER.match(norm, end) is not None
+        or _FELT_AFTER.match(norm, end) is not None
         or _WATCH.search(norm[max(0, start - 10) : start]) is not None
         and _WATCH_AFTER.match(norm, end) is not None
         or norm[max(0, start - 4) : start].endswith(_SURVEY_VERBS)

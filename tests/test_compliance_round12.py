@@ -1,0 +1,111 @@
+"""Compliance wording families found by the twelfth round of blind tune authors (compliance_dev12).
+
+As in tests/test_compliance_rounds.py, each family is tested in our own sentences, not the authors': the new
+pattern finds it in fresh wording, and each new guard leaves legitimate text alone.
+
+- service phrases: "that's basic common sense", blaming the customer's figure or the way she fed or washed,
+  "you didn't look and now you ask", "stop grinding on at me", "just snip it off", "ask a hundred times, same
+  answer", "who'd refund that", "nothing more to say", "no replies one by one", "beyond my duties", "ask the
+  platform's service", "ask again tomorrow", "want to complain? go ahead";
+- absolute claims: wrinkles smoothed in a number of days, "lose five jin at once", "dry in a second",
+  "never a leak all night", "nobody ever returned one", "can't possibly have a quality problem";
+- unconditional promises: "guaranteed to ship first", "however long you've used it", "no exception at New Year",
+  "opened or not, same", "already shipped, I can still pull it back", "refund first, every time", "price protection
+  for ever", "guaranteed to fit";
+- put-downs (relabelled imports, leftover fabric, outdated formulas, "you know what they sell"), eczema "repair",
+  antifungal and tooth-decay claims, doctors using it on their own children, royal warrants, "recognised by the
+  trade";
+- guards: an effect's span is no promised number, nor is a span buyers reported feeling, nor what other buyers
+  bought; "the system works out the best price" is no superlative; a customer's "still want to return it?" is no
+  promise of ours.
+"""
+
+from __future__ import annotations
+
+import pytest
+from compliance_support import found
+
+ROUND12 = [
+    # (category, text, match)
+    ("forbidden_service_phrase", "亲，暖奶器要先预热，这些都是最基本的常识。", "这些都是最基本的常识"),
+    ("forbidden_service_phrase", "裤腿显短属于个人身材问题，不是版型的事。", "属于个人身材问题"),
+    ("forbidden_service_phrase", "奶粉结块是您冲的时候水温不对。", "是您冲的时候水温不对"),
+    ("forbidden_service_phrase", "您挑的颜色有问题，跟图片没关系。", "您挑的颜色有问题"),
+    ("forbidden_service_phrase", "详情页写得明明白白，不看清楚现在又来找。", "不看清楚现在又来找"),
+    ("forbidden_service_phrase", "价格改不了，别在这儿和我掰扯了。", "别在这儿和我掰扯"),
+    ("forbidden_service_phrase", "有根线头，剪了不就完事了。", "剪了不就完事了"),
+    ("forbidden_service_phrase", "这个活动您问几遍都没用。", "问几遍都没用"),
+    ("forbidden_service_phrase", "鞋底都穿脏了，这谁能给您换呀。", "这谁能给您换呀"),
+    ("forbidden_service_phrase", "结果我已经告诉您了，其他的没法再说。", "其他的没法再说"),
+    ("forbidden_service_phrase", "物流进度请自行登录小程序查询。", "请自行登录小程序查询"),
+    ("forbidden_service_phrase", "发票抬头的事超出了我们的服务范围。", "超出了我们的服务范围"),
+    ("forbidden_service_phrase", "赠品的事您去找平台小二吧。", "去找平台小二吧"),
+    ("forbidden_service_phrase", "我现在下班了，回头您再来问吧。", "回头您再来问吧"),
+    ("forbidden_service_phrase", "您非要去消协投诉就去吧。", "投诉就去吧"),
+    ("forbidden_service_phrase", "换货地址的事，我这边办理不了。", "我这边办理不了"),
+    ("absolute_claim", "痘印五天就能淡化，放心入。", "痘印五天就能淡化"),
+    ("absolute_claim", "这条塑身裤穿上就瘦五斤。", "穿上就瘦五斤"),
+    ("absolute_claim", "速干袜一秒钟就干，跑步不闷脚。", "一秒钟就干"),
+    ("absolute_claim", "这款隔尿垫整晚床单都不会湿。", "整晚床单都不会湿"),
+    ("absolute_claim", "这款推车卖了三年，从来没有顾客退货过。", "从来没有顾客退货过"),
+    ("absolute_claim", "我们家的奶瓶不可能出任何问题。", "不可能出任何问题"),
+    ("unconditional_promise", "您现在下单，保证明早第一批给您寄出。", "保证明早第一批给您寄出"),
+    ("unconditional_promise", "这个奶瓶夹多久坏的都包。", "多久坏的都包"),
+    ("unconditional_promise", "国庆放假期间也不例外，照常发出。", "国庆放假期间也不例外"),
+    ("unconditional_promise", "面膜开没开封都能退，您随意。", "开没开封都能退"),
+    ("unconditional_promise", "面膜开了封也可以换，不影响。", "开了封也可以换"),
+    ("unconditional_promise", "包裹已经发出去了，我也可以让快递拦回来。", "我也可以让快递拦回"),
+    ("unconditional_promise", "只要您说有瑕疵，我们一律先退款。", "一律先退款"),
+    ("unconditional_promise", "在我们家买的都是终身保价。", "终身保价"),
+    ("unconditional_promise", "不喜欢的话，无论如何都给退。", "无论如何都给退"),
+    ("unconditional_promise", "我帮您选的尺码，保证穿着合身。", "保证穿着合身"),
+    ("competitor_disparagement", "别家卖的进口纸尿裤，不少是换标的国产货。", "换标的国产货"),
+    ("competitor_disparagement", "那家便宜的T恤用的全是库存布料，穿不久。", "用的全是库存布料"),
+    ("competitor_disparagement", "别家那款面霜配方老旧，我们不推荐。", "配方老旧"),
+    (
+        "competitor_disparagement",
+        "别家那款爽肤水一直用下去，皮肤只会越来越敏感。",
+        "一直用下去，皮肤只会越来越敏感",
+    ),
+    ("competitor_disparagement", "我们可不会像那些店那样忽悠人。", "像那些店那样忽悠"),
+    ("competitor_disparagement", "那种直播间卖的什么货，您心里应该有数。", "卖的什么货，您心里应该有数"),
+    ("medical_claim", "这款面霜对奶癣有很好的修复作用。", "对奶癣有很好的修复作用"),
+    ("medical_claim", "这个足部喷雾能抑制真菌，脚气不再来。", "抑制真菌"),
+    ("medical_claim", "儿童漱口水可以修复刚长的蛀牙。", "修复刚长的蛀牙"),
+    ("medical_claim", "益生元面霜能帮宝宝建立免疫屏障。", "免疫屏障"),
+    ("medical_claim", "这是宝宝专用的药浴配方沐浴露。", "药浴配方"),
+    ("false_authority", "好几位皮肤科医生都给自己的宝宝用这款。", "皮肤科医生都给自己的宝宝用"),
+    ("false_authority", "这套睡衣的面料是皇室成员专用的。", "皇室成员专用"),
+    ("false_authority", "我们的配方是行业公认的好。", "行业公认"),
+    ("false_authority", "这项工艺受商务部重点保护。", "受商务部重点保护"),
+]
+
+LEFT_ALONE12 = [
+    # (text, the categories that must stay quiet)
+    (
+        "这款润肤霜抹两三天红疹就下去了。",
+        {"ungrounded_commitment"},
+    ),  # an effect's span: the medical rules' business
+    ("细纹一周就能抚平这种说法是夸大，我们不这样宣传。", {"absolute_claim"}),
+    ("据试用反馈，多数顾客三周左右感觉肤感更润。", {"ungrounded_commitment"}),
+    ("回购的客户大多一次拍三件换着穿。", {"ungrounded_commitment"}),
+    ("满减和券叠加后，结算时系统会自动计算最优价格。", {"absolute_claim"}),
+    ("吊牌都拆了还想退？是有哪里不满意吗，您说说我帮您看。", {"unconditional_promise"}),
+    ("是不是您冲奶粉的水温太高了呢？七十度以下会好一些。", {"forbidden_service_phrase"}),
+    ("我们家这款奶瓶的刻度线是行业统一的标准。", {"false_authority"}),
+    ("别家那款也不错，两家的尺码偏差不一样，您可以对照尺码表。", {"competitor_disparagement"}),
+    ("您说的那个号码我这边查不到订单，麻烦再确认一下。", {"competitor_disparagement"}),
+    ("那个网红牌子的洗发水谁知道里面加了什么，我们不评价，只说自己家的成分。", {"forbidden_service_phrase"}),
+]
+
+
+@pytest.mark.parametrize(("category", "text", "match"), ROUND12)
+def test_round12_wording_family_is_found(cf, category, text, match):
+    result = cf.check(text, brand="nuanbei")
+    assert found(result, category, match, text), result.violations
+
+
+@pytest.mark.parametrize(("text", "quiet"), LEFT_ALONE12)
+def test_round12_guard_leaves_text_alone(cf, text, quiet):
+    result = cf.check(text, brand="nuanbei")
+    assert not [v for v in result.violations if v.category in quiet], result.violations
