@@ -109,3 +109,42 @@ def test_round12_wording_family_is_found(cf, category, text, match):
 def test_round12_guard_leaves_text_alone(cf, text, quiet):
     result = cf.check(text, brand="nuanbei")
     assert not [v for v in result.violations if v.category in quiet], result.violations
+
+
+@pytest.fixture(scope="module")
+def policies():
+    from compliance_support import RULES
+
+    from rag.kb import load_kb
+
+    return [p.body for p in load_kb(RULES.parents[1]).policies]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("仓库收到退货后，最晚不超过8小时就给您原路退款。", "8小时"),  # 不超过 sets a deadline
+        ("包裹已经在路上，最迟72小时送到您手上。", "72小时"),  # 最迟 is no delay we pay for
+        ("收到退货后5天内给您退款，到账时间以银行为准。", "5天"),  # the bank's part is deferred, ours is not
+    ],
+)
+def test_a_deadline_we_set_is_checked_against_the_policies(cf, policies, text, number):
+    result = cf.check(text, brand="jianyi", sources=policies)
+    assert number in [v.text for v in result.violations if v.category == "ungrounded_commitment"], (
+        result.violations
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("退货包裹签收后24小时内处理退款，到账时间以银行为准。", "24小时"),  # the policy's own number
+        ("满299减30，具体以活动页面为准。", "30"),  # the page decides
+        ("晚一天到我们就补您一张5元的券。", "一天"),  # the delay is the condition, not a span we promise
+    ],
+)
+def test_a_policy_number_a_deferred_offer_and_a_delay_stay_unflagged(cf, policies, text, number):
+    result = cf.check(text, brand="jianyi", sources=policies)
+    assert not [v for v in result.violations if v.category == "ungrounded_commitment" and number in v.text], (
+        result.violations
+    )

@@ -24,6 +24,8 @@ _DIGITS = re.compile(
     r"\d(?:[\s.-]{0,3}\d){10}"
 )  # the shortest phone, ID or card number (dots: 158.2236.7741)
 _DEFERS = "为准"  # 以活动页为准, 以页面显示为准
+# 到账时间以银行为准 defers only the bank's part: a span we promise for our own step still stands.
+_BANK_DEFERS = re.compile(r"以(?:银行|支付渠道|支付平台|支付方)[^,，。;；]{0,6}为准")
 _BLOCK_SHARE = 0.5  # dropping at least this share of the content means the draft's point was non-compliant
 _KIND_WORDS = {
     "time": "时限", "month": "期限", "yuan": "金额", "percent": "比例", "discount": "折扣",
@@ -208,7 +210,7 @@ class ComplianceFilter:
                 continue  # 100% is an absolute claim, not a number; "不承诺12小时内到账" promises nothing
             if self.matcher.reported_at(view, q.start):
                 continue  # 您说用了三天没效果: the customer's words, not our promise
-            if _DEFERS in context:
+            if _DEFERS in _BANK_DEFERS.sub("", context):
                 continue  # 满299减30，具体以活动页为准: the page decides, the draft promises nothing
             best, clear = grounding.closest(q, context, grounds)
             kind = _KIND_WORDS.get(q.kind, "数字")
