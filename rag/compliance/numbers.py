@@ -289,7 +289,9 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
     if kind == "piece" and norm.startswith(("以上", "及以上", "起"), end):
         return False  # 买两件以上: a threshold the customer meets, not a count we hand out
     if kind == "time" and start and norm[start - 1] in "晚迟慢" and norm[start - 2 : start - 1] != "最":
-        return False  # 晚一天赔您10块: the delay is the condition (but 最晚48小时送到 is a deadline we promise)
+        return (
+            False  # 晚一天赔您10块: the delay is the condition (but 最晚48小时送到 is a deadline we promise)
+        )
     before = norm[max(0, start - 6) : start]
     for stop in "。!?;,，\n":
         before = before.rsplit(stop, 1)[-1]
@@ -304,7 +306,9 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         return False  # 还差15元就能用券: arithmetic on an offer, not an amount we give
     if (
         any(before.endswith(p) for p in _PAST_BEFORE)
-        and not before.endswith(("最快", "尽快", "不超过", "不超出"))  # 最晚不超过6小时: a deadline we promise
+        and not before.endswith(
+            ("最快", "尽快", "不超过", "不超出")
+        )  # 最晚不超过6小时: a deadline we promise
         or after.startswith(_PAST_AFTER)
         and not after.startswith("了解")
     ):
