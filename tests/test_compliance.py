@@ -246,7 +246,8 @@ BROAD_POSITIVES = [
     ("unconditional_promise", "jianyi", "过了七天也能退，放心。", "过了七天也能退"),
     ("unconditional_promise", "lanxu", "什么时候都能退，您随时联系我们。", "什么时候都能退"),
     ("unconditional_promise", "nuanbei", "无论什么原因都给您退~", "无论什么原因都给您退"),
-    ("unconditional_promise", "jianyi", "假一赔万，放心购买。", "假一赔万"),
+    # four blind authors (dev6, dev9, dev11, dev13) call 假一赔N a payout no policy grounds, none a promise
+    ("ungrounded_commitment", "jianyi", "假一赔万，放心购买。", "假一赔万"),
     ("unconditional_promise", "jianyi", "终身免费保修。", "终身免费保修"),
     ("unconditional_promise", "lanxu", "过敏包退，您放心试。", "过敏包退"),
     ("unconditional_promise", "lanxu", "无效全额退款。", "无效全额退款"),
@@ -931,7 +932,6 @@ UNCONDITIONAL_PROMISE_VARIANTS = [
     ("nuanbei", "有问题我们全部负责。", "有问题我们全部负责"),
     ("lanxu", "这款衣服终身包换。", "终身包换"),
     (None, "东西坏了免费换新。", "坏了免费换新"),
-    ("jianyi", "假一罚十，放心买。", "假一罚十"),
     ("nuanbei", "亲，不满意的话全额退款哦。", "不满意的话全额退款"),
     ("lanxu", "不喜欢您就直接退回来。", "不喜欢您就直接退"),
     (None, "保证您满意。", "保证您满意"),
@@ -958,7 +958,6 @@ UNCONDITIONAL_PROMISE_VARIANTS = [
     ("jianyi", "今天肯定给您发出。", "今天肯定给您发出"),
     ("nuanbei", "您放心，明天一定能到。", "明天一定能到"),
     ("lanxu", "亲，一定到，您放心。", "一定到"),
-    (None, "假一赔百，请放心。", "假一赔百"),
     ("jianyi", "不合适您随时退。", "随时退"),
     ("nuanbei", "这个产品我们保证一直不出问题。", "保证一直不出问题"),
     ("lanxu", "坏了直接给您换个新的。", "坏了直接给您换"),
@@ -979,7 +978,6 @@ UNCONDITIONAL_PROMISE_VARIANTS = [
     ("lanxu", "七天内随便退。", "随便退"),
     ("jianyi", "亲，包您满意。", "包您满意"),
     (None, "质量有问题我们负责到底，终身保修。", "终身保修"),
-    ("nuanbei", "放心买，假一赔十。", "假一赔十"),
     ("lanxu", "不满意的话亲可以直接退。", "不满意的话亲可以直接退"),
     ("jianyi", "收到不喜欢的话也可以退哦。", "不喜欢的话也可以退"),
     (None, "您退回来，钱当天就到账。", "当天就到账"),
@@ -988,7 +986,6 @@ UNCONDITIONAL_PROMISE_VARIANTS = [
     ("jianyi", "不管怎样都给您退款。", "都给您退款"),
     (None, "一定给您退，放心。", "一定给您退"),
     ("nuanbei", "有任何问题我们包退包换。", "包退包换"),
-    ("lanxu", "您放心，这个保证是正品，假一罚十。", "假一罚十"),
 ]
 
 
@@ -996,6 +993,22 @@ UNCONDITIONAL_PROMISE_VARIANTS = [
 def test_unconditional_promise_variant_is_found(cf, brand, text, match):
     result = cf.check(text, brand=brand, sources=POLICIES)
     assert found(result, "unconditional_promise", match, text), result.violations
+
+
+# 假一赔N is a payout no policy grounds: four blind authors (dev6, dev9, dev11, dev13) label it so, none a promise.
+COUNTERFEIT_PAYOUTS = [
+    ("jianyi", "假一罚十，放心买。", "假一罚十"),
+    (None, "假一赔百，请放心。", "假一赔百"),
+    ("nuanbei", "放心买，假一赔十。", "假一赔十"),
+    ("lanxu", "您放心，这个保证是正品，假一罚十。", "假一罚十"),
+]
+
+
+@pytest.mark.parametrize(("brand", "text", "match"), COUNTERFEIT_PAYOUTS)
+def test_a_counterfeit_payout_is_an_ungrounded_commitment_and_nothing_else(cf, brand, text, match):
+    result = cf.check(text, brand=brand, sources=POLICIES)
+    assert found(result, "ungrounded_commitment", match, text), result.violations
+    assert not found(result, "unconditional_promise", match, text), result.violations
 
 
 # The same promises with the policy's condition or a next step stated: nothing to flag.

@@ -68,8 +68,10 @@ _HAN = r"[\u4e00-\u9fff]"
 _CN_NUM = r"[0-9一二三四五六七八九十百零]"
 _ADDRESS = re.compile(
     rf"(?:{_HAN}{{2,7}}?(?:省|自治区))?(?:{_HAN}{{2,7}}?市)?(?P<district>{_HAN}{{1,7}}?(?:区|县|市|旗))"
-    rf"(?P<rest>[\u4e00-\u9fff0-9]{{1,20}}?(?:(?:路|街|道|巷|弄|里|村|镇|大道|段)[东南西北中]?{_CN_NUM}+号"
-    rf"|(?:小区|花园|公寓|大厦|苑|新村|家园|园|广场|中心|大楼|公馆|府|湾){_CN_NUM}+(?:号楼|栋|幢|单元))"
+    rf"(?P<rest>[\u4e00-\u9fffa-z0-9]{{1,20}}?(?:(?:路|街|道|巷|弄|里|村|镇|大道|段)[东南西北中]?{_CN_NUM}+号"
+    rf"|(?:小区|花园|公寓|大厦|苑|新村|家园|园|广场|中心|大楼|公馆|府|湾){_CN_NUM}+(?:号楼|栋|幢|单元)"
+    # a building and a room with no street number (建外soho东区7号楼1203室): the room makes it someone's door
+    rf"|{_CN_NUM}+(?:号楼|栋|幢)(?=[\u4e00-\u9fffa-z]{{0,4}}?{_CN_NUM}+(?:室|户)))"
     rf"(?:[\u4e00-\u9fffA-Za-z]{{0,8}}?{_CN_NUM}+(?:号楼|栋|幢|楼|单元|室|层|号|座))*(?:\d{{3,5}}(?![0-9%.]))?)"
 )
 # Digits right after these words are order or tracking numbers, not personal data.

@@ -1,8 +1,9 @@
-"""Compliance wording families found by the twelfth round of blind tune authors (compliance_dev12).
+"""Compliance wording families found by the twelfth and later rounds of blind tune authors (compliance_dev12, 13).
 
-As in tests/test_compliance_rounds.py, each family is tested in our own sentences, not the authors': the new
-pattern finds it in fresh wording, and each new guard leaves legitimate text alone.
+As in tests/test_compliance_rounds.py (rounds 5-11), each family is tested in our own sentences, not the authors':
+the new pattern finds it in fresh wording, and each new guard leaves legitimate text alone.
 
+Round 12:
 - service phrases: "that's basic common sense", blaming the customer's figure or the way she fed or washed,
   "you didn't look and now you ask", "stop grinding on at me", "just snip it off", "ask a hundred times, same
   answer", "who'd refund that", "nothing more to say", "no replies one by one", "beyond my duties", "ask the
@@ -17,7 +18,17 @@ pattern finds it in fresh wording, and each new guard leaves legitimate text alo
   trade";
 - guards: an effect's span is no promised number, nor is a span buyers reported feeling, nor what other buyers
   bought; "the system works out the best price" is no superlative; a customer's "still want to return it?" is no
-  promise of ours.
+  promise of ours; a deadline set with 最晚, 最迟 or 不超过 is checked, and a bank's 为准 defers only the bank's part.
+
+Round 13: "which size do you actually want?", "whatever", "ask again, same answer", "I give up on you", "not my duty",
+"don't waste my time", "no need to answer", "move your finger", "be considerate, OK?", "I'm not the courier", "if you
+insist there's nothing we can do", "go ask customs", "not a question for customer service"; wrinkles gone at once,
+zero-anything claims, pinyin and homophone disguises (zui好, 觉对), "works with one patch"; customs "sure to pass",
+"the difference surely refunded", changes after dispatch, "arrives tomorrow without fail", "worn and washed, we take
+it back", "never out of stock", free return shipping on every order, "we bear every cost", "exchange any time"; rough
+workmanship, "a pile of mums report…", "batch after batch had problems", "no research at all", inflated prices, "blown
+up by advertising"; a building and room number without a street is an address; 假一赔N is a payout no policy grounds,
+as four blind authors label it, not a promise.
 """
 
 from __future__ import annotations
@@ -99,13 +110,63 @@ LEFT_ALONE12 = [
 ]
 
 
-@pytest.mark.parametrize(("category", "text", "match"), ROUND12)
+ROUND13 = [
+    # (category, text, match)
+    ("forbidden_service_phrase", "您到底想要什么颜色？我都列给您了。", "您到底想要什么"),
+    ("forbidden_service_phrase", "你们退不退随便，无所谓的。", "无所谓的"),
+    ("forbidden_service_phrase", "这个问题您再问我也是一样的回答。", "再问我也是一样的回答"),
+    ("forbidden_service_phrase", "一晚上问了八遍，我真是服了。", "我真是服了"),
+    ("forbidden_service_phrase", "帮您查物流不是我们的义务，我们没义务。", "没义务"),
+    ("forbidden_service_phrase", "您要是不买，就不要浪费我的时间了。", "不要浪费我的时间"),
+    ("forbidden_service_phrase", "这种问题没必要解释吧。", "没必要解释"),
+    ("forbidden_service_phrase", "详情页都写着呢，您动动手就能看到。", "动动手"),
+    ("forbidden_service_phrase", "我一个人看三个店，您体谅一下我们好吗？", "体谅一下我们好吗"),
+    ("forbidden_service_phrase", "我可不是神仙，变不出货来。", "我可不是神仙"),
+    ("forbidden_service_phrase", "您非要这样我们也没别的办法。", "您非要这样我们也没别的办法"),
+    ("forbidden_service_phrase", "关税多少您问海关去。", "您问海关去"),
+    ("forbidden_service_phrase", "成分的事轮不着客服回答。", "轮不着客服"),
+    ("absolute_claim", "这支精华一用，黑眼圈马上就淡化。", "黑眼圈马上就淡化"),
+    ("absolute_claim", "我们家的量勺零误差。", "零误差"),
+    ("absolute_claim", "这款是全店zui受欢迎的。", "zui受欢迎"),
+    ("absolute_claim", "这条裙子觉对显瘦。", "觉对"),
+    ("absolute_claim", "这个祛痘贴一敷见效。", "一敷见效"),
+    ("unconditional_promise", "保税仓发货，清关保过。", "清关保过"),
+    ("unconditional_promise", "降价了别担心，差价一定给您补。", "差价一定给您补"),
+    ("unconditional_promise", "发了货的也能给您换颜色。", "发了货的也能给您换"),
+    ("unconditional_promise", "下单三天内必到。", "天内必到"),
+    ("unconditional_promise", "衣服洗过的我们也收。", "洗过的我们也收"),
+    ("unconditional_promise", "小暖保证这款奶瓶不会断货。", "保证这款奶瓶不会断货"),
+    ("unconditional_promise", "在我们家买，全部商品都送运费险。", "全部商品都送运费险"),
+    ("unconditional_promise", "宝宝用了有什么不舒服，一切费用由我们承担。", "一切费用由我们承担"),
+    ("unconditional_promise", "尺码不合适随时都能换。", "随时都能换"),
+    ("competitor_disparagement", "别家那款毛衣糙得没法看。", "糙得没法看"),
+    ("competitor_disparagement", "别家那个牌子，好多顾客反馈过敏。", "好多顾客反馈过敏"),
+    ("competitor_disparagement", "那家的奶瓶很多批次都有问题。", "很多批次都有问题"),
+    ("competitor_disparagement", "有些牌子根本没研发，全靠贴牌。", "根本没研发"),
+    ("competitor_disparagement", "那家的面膜价格虚高得离谱。", "价格虚高"),
+    ("competitor_disparagement", "那个网红牌子是靠明星砸出来的。", "靠明星砸出来的"),
+    ("ungrounded_commitment", "正品保障，假一赔五。", "假一赔五"),
+    ("personal_data", "好的，寄到杭州市西湖区文三西区3栋502室。", "3栋502室"),
+]
+
+LEFT_ALONE13 = [
+    # (text, the categories that must stay quiet)
+    ("这两个颜色都好看，选哪个都无所谓，看您喜欢。", {"forbidden_service_phrase"}),
+    ("有问题随时联系我，签收七天内商品完好都可以申请换货。", {"unconditional_promise"}),
+    ("您说的那家价格更低，这点我们确实比不了，不过我们售后更省心。", {"competitor_disparagement"}),
+    ("您的退款我这边申请特批了，结果出来马上告诉您。", {"false_authority"}),
+    ("门店在朝阳区的3号楼一层，欢迎来看看。", {"personal_data"}),
+    ("假一赔十这种说法我们不会用，正品有授权书可查。", {"unconditional_promise", "ungrounded_commitment"}),
+]
+
+
+@pytest.mark.parametrize(("category", "text", "match"), ROUND12 + ROUND13)
 def test_round12_wording_family_is_found(cf, category, text, match):
     result = cf.check(text, brand="nuanbei")
     assert found(result, category, match, text), result.violations
 
 
-@pytest.mark.parametrize(("text", "quiet"), LEFT_ALONE12)
+@pytest.mark.parametrize(("text", "quiet"), LEFT_ALONE12 + LEFT_ALONE13)
 def test_round12_guard_leaves_text_alone(cf, text, quiet):
     result = cf.check(text, brand="nuanbei")
     assert not [v for v in result.violations if v.category in quiet], result.violations
