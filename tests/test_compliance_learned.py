@@ -331,3 +331,17 @@ def test_an_endorsement_the_customer_can_check_in_the_same_sentence_is_not_flagg
     assert [(v.category, v.action) for v in flagged] == [("false_authority", "flag")]
     # the next clause says where to check it: a reference, not an invented endorsement
     assert toy.check("这款有咕噜咕噜咕噜认证，吊牌上的编号可以核对。", brand="jianyi").violations == ()
+
+
+def test_a_rules_sentence_drop_widens_over_a_clause_the_classifier_reads_the_same_way():
+    toy = ComplianceFilter(RULES, _toy_model(), threshold=0.5)
+    text = "问多少遍都一样，喵呜喵呜喵呜。物流我帮您查一下。"
+    [v] = [v for v in toy.check(text, brand="jianyi").violations if v.category == "forbidden_service_phrase"]
+    # one report for the sentence the rule drops, spanning the rule's words and the clause that reads the same way
+    assert (v.action, v.text) == ("drop", "问多少遍都一样，喵呜喵呜喵呜")
+    assert text[v.span[0] : v.span[1]] == v.text
+    rules_only = ComplianceFilter(RULES).check(text, brand="jianyi")
+    assert toy.check(text, brand="jianyi").text == rules_only.text  # the same sentence goes either way
+    # in a sentence of its own, the clause is flagged on its own, as before
+    apart = toy.check("问多少遍都一样。喵呜喵呜喵呜。", brand="jianyi").violations
+    assert sorted((v.action, v.text) for v in apart) == [("drop", "问多少遍都一样"), ("flag", "喵呜喵呜喵呜")]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rag.compliance import grounding, numbers, pii
 from rag.compliance.edits import apply, content_len
-from rag.compliance.learned import ClauseModel, Guards, Thresholds, flag_clauses, threshold_of
+from rag.compliance.learned import ClauseModel, Guards, Thresholds, flag_clauses, threshold_of, widen_drops
 from rag.compliance.matching import Matcher
 from rag.compliance.rules import Rule, RuleSet, load_rules
 from rag.compliance.text import TextView, sentence_spans
@@ -121,6 +121,9 @@ class ComplianceFilter:
             if rule.applies_to(brand):
                 violations.extend(self._numbers(view, rule, taken, excepted, sources, order_facts))
         if self.clauses is not None:  # the second stage adds only what the rules left alone
+            violations = widen_drops(
+                self.clauses, view, violations, sentences, self.threshold, self.guards, sources
+            )
             violations.extend(
                 flag_clauses(self.clauses, view, violations, sentences, self.threshold, self.guards, sources)
             )

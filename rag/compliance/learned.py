@@ -15,7 +15,7 @@ import pickle
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -342,6 +342,57 @@ def flag_clauses(
                 round(float(probs[j]), 3),
             )
         )
+    return out
+
+
+def widen_drops(
+    model: ClauseModel,
+    view: TextView,
+    found: Sequence[Violation],
+    sentences: Sequence[tuple[int, int]],
+    threshold: Thresholds | None,
+    guards: Guards = Guards(),
+    sources: Sequence[str] = (),
+) -> list[Violation]:
+    """Return `found` with each rule's sentence drop widened over the clauses of its sentence that the classifier
+    reads as the same category (是您喂的方法不对，跟我们奶瓶没关系): the sentence goes anyway, so the text sent is the
+    same, but the report shows the whole offending stretch rather than the one clause a rule named. A clause that
+    negates, quotes or reports a claim, or that a source vouches for, stays outside, as in flag_clauses."""
+    drops = [
+        (k, v, next((se for se in sentences if se[0] <= v.span[0] < se[1]), None))
+        for k, v in enumerate(found)
+        if v.action == "drop" and v.category in model.categories
+    ]
+    drops = [(k, v, se) for k, v, se in drops if se is not None]
+    if not drops:
+        return list(found)
+    taken = [v.span for v in found]
+    near = [
+        c
+        for c in clauses(view)
+        if any(se[0] <= c.start < se[1] for _, _, se in drops)
+        and not any(a < c.end and c.start < b for a, b in taken)
+    ]
+    if not near:
+        return list(found)
+    table = model.scores_many([c.compact for c in near])
+    out = list(found)
+    for k, v, (s, e) in drops:
+        j = model.categories.index(v.category)
+        limit = threshold_of(threshold, v.category)
+        start, end = v.span
+        for i, c in enumerate(near):
+            if not (s <= c.start < e) or table[i].argmax() != j or table[i, j] < limit:
+                continue
+            text = view.original[c.start : c.end]
+            whole = _compact(view.original[s:e])
+            if guards.excuse(v.category, c.compact, text, whole) or any(
+                c.compact in _compact(src) for src in sources if isinstance(src, str)
+            ):
+                continue
+            start, end = min(start, c.start), max(end, c.end)
+        if (start, end) != v.span:
+            out[k] = replace(v, span=(start, end), text=view.original[start:end])
     return out
 
 
