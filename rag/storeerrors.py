@@ -39,6 +39,8 @@ _CORRUPT = (
     "no such table",
 )
 _LOCKED = ("database is locked", "(code: 5)")
+# Chroma's Rust core folds its write log into SQLite now and then; when that write fails it says only this
+_COMPACTION = ("error in compaction", "failed to apply logs")
 _OS_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 _OS_READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 
@@ -62,6 +64,12 @@ def explain(exc: BaseException, location: str, *, server: bool = False) -> Huash
         )
     if any(s in text for s in _LOCKED):
         return BusyError(f"向量库 {location} 正被另一个进程写入（{detail}）：请稍后再试。")
+    if any(s in text for s in _COMPACTION):
+        return StoreWriteError(
+            f"向量库 {location} 写不进去（{detail}）：Chroma 整理写入记录时没能写进 SQLite，多半是磁盘满了或目录"
+            "不可写。请腾出空间、确认目录可写后再运行 `huashu index`，它会清理这次写了一半的内容再接着做；"
+            "在此之前，上一次建好的索引照常出草稿。"
+        )
     if any(s in text for s in _CORRUPT):
         return StoreCorruptError(
             f"向量库 {location} 的文件缺失或损坏（{detail}）：请运行 `huashu index --repair` 重建受损部分；"
