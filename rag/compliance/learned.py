@@ -311,11 +311,7 @@ def flag_clauses(
         cues = guards.conditions.get(category)
         if cues and _states_condition(view, sentences, clause.start, cues):
             continue
-        text = view.original[clause.start : clause.end]
-        whole = _compact(view.original[sentence[0] : sentence[1]]) if sentence is not None else ""
-        if guards.excuse(category, clause.compact, text, whole) or any(
-            clause.compact in _compact(s) for s in sources if isinstance(s, str)
-        ):
+        if _speaks_about(guards, category, view, clause, sentence, sources):
             continue
         # A violation often spreads over neighbouring clauses (贬低的话 then its reason): the span takes in those
         # of the same sentence that lean the same way, and the sentence is flagged once for the category.
@@ -343,6 +339,23 @@ def flag_clauses(
             )
         )
     return out
+
+
+def _speaks_about(
+    guards: Guards,
+    category: str,
+    view: TextView,
+    clause,
+    sentence: tuple[int, int] | None,
+    sources: Sequence[str],
+) -> bool:
+    """Return whether a clause negates, quotes or reports a claim of `category` (in its own words or its sentence's),
+    or is taken word for word from a source the draft was grounded in (an approved script or policy vouches for it)."""
+    text = view.original[clause.start : clause.end]
+    whole = _compact(view.original[sentence[0] : sentence[1]]) if sentence is not None else ""
+    return guards.excuse(category, clause.compact, text, whole) or any(
+        clause.compact in _compact(s) for s in sources if isinstance(s, str)
+    )
 
 
 def widen_drops(
@@ -384,11 +397,7 @@ def widen_drops(
         for i, c in enumerate(near):
             if not (s <= c.start < e) or table[i].argmax() != j or table[i, j] < limit:
                 continue
-            text = view.original[c.start : c.end]
-            whole = _compact(view.original[s:e])
-            if guards.excuse(v.category, c.compact, text, whole) or any(
-                c.compact in _compact(src) for src in sources if isinstance(src, str)
-            ):
+            if _speaks_about(guards, v.category, view, c, (s, e), sources):
                 continue
             start, end = min(start, c.start), max(end, c.end)
         if (start, end) != v.span:
