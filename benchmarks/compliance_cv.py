@@ -28,13 +28,13 @@ from itertools import product
 from _common import STARTER_KB, write_json
 
 from rag.compliance import ComplianceFilter, load_rules
+from rag.compliance.clauseflags import flag_clauses
 from rag.compliance.examples import Example, examples_from_texts
 from rag.compliance.learned import (
     DEFAULT_THRESHOLD,
     SOFT_CATEGORIES,
     C,
     Thresholds,
-    flag_clauses,
     threshold_of,
     train,
 )

@@ -12,8 +12,9 @@ import pytest
 
 from rag.compliance import ComplianceFilter, build_filter, load_examples, load_rules
 from rag.compliance import learned as learned_module
+from rag.compliance.clauseflags import Guards
 from rag.compliance.examples import clauses, examples_from_texts, fingerprint
-from rag.compliance.learned import Guards, load_or_train, train
+from rag.compliance.learned import load_or_train, train
 from rag.compliance.pii import id_checksum_ok, luhn_ok
 from rag.compliance.text import TextView
 from rag.kb import load_kb

@@ -10,8 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag.compliance import grounding, numbers, pii
+from rag.compliance.clauseflags import Guards, flag_clauses, widen_drops
 from rag.compliance.edits import apply, content_len
-from rag.compliance.learned import ClauseModel, Guards, Thresholds, flag_clauses, threshold_of, widen_drops
+from rag.compliance.learned import ClauseModel, Thresholds, threshold_of
 from rag.compliance.matching import Matcher
 from rag.compliance.rules import Rule, RuleSet, load_rules
 from rag.compliance.text import TextView, sentence_spans

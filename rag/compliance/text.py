@@ -42,7 +42,7 @@ class _PerCharacter(dict):
         return value
 
 
-_FOLDED = _PerCharacter(lambda ch: _fold(ch))  # NFKC of each character on its own (never empty)
+_FOLDED = _PerCharacter(_fold)  # NFKC of each character on its own (never empty)
 
 
 def normalize_offsets(text: str) -> tuple[str, list[int]]:
