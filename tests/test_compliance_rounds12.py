@@ -1,4 +1,4 @@
-"""Compliance wording families found by the twelfth and later rounds of blind tune authors (compliance_dev12, 13).
+"""Compliance wording families found by the twelfth and later rounds of blind tune authors (compliance_dev12-14).
 
 As in tests/test_compliance_rounds.py (rounds 5-11), each family is tested in our own sentences, not the authors':
 the new pattern finds it in fresh wording, and each new guard leaves legitimate text alone.
@@ -29,6 +29,19 @@ it back", "never out of stock", free return shipping on every order, "we bear ev
 workmanship, "a pile of mums report…", "batch after batch had problems", "no research at all", inflated prices, "blown
 up by advertising"; a building and room number without a street is an address; 假一赔N is a payout no policy grounds,
 as four blind authors label it, not a promise.
+
+Round 14: "other babies use it just fine", "you mums are too nervous", "stop asking so much", "keep pestering",
+"we'll ignore you", "don't just say it", "what use is telling us", "ask finance", "go find them"; "sells more than
+anyone", "nobody who used it didn't praise it", "no rival comes close", "highest safety grade", "any baby, no
+colic", "absolutely no choking", "won't irritate, we guarantee it", "chew on it as long as you like", "whatever the
+sensitivity", "however hot, no sweat", "ten years of wear, no down leaking", "you'll surely see results", "N jin
+slimmer"; "wear it out, it's on me", "allergic? we take full responsibility", "insured or not, we pay", "even after a
+month of wearing"; clock times and weekdays for arrivals and refunds, "late means a full refund", a free extra piece
+as compensation; "the workmanship is unwatchable", "releases toxins", "that brand: not recommended"; "checked at the
+counter", "approved by the drug administration as…"; shrinking red capillaries. Guards: the cheapest within our own
+line is a fact, a patch test's 24 hours is no deadline, "exchanged once and for all" is no count, a 9.9-yuan T-shirt
+is a price, "I don't know what size you usually wear" asks rather than refuses, "can't restock, but I recommend…" offers
+an alternative, and an infant's cradle cap is no rival's cream.
 """
 
 from __future__ import annotations
@@ -149,6 +162,58 @@ ROUND13 = [
     ("personal_data", "好的，寄到杭州市西湖区文三西区3栋502室。", "3栋502室"),
 ]
 
+ROUND14 = [
+    ("forbidden_service_phrase", "别人家孩子穿都没事，您再观察观察。", "别人家孩子穿都没事"),
+    ("forbidden_service_phrase", "你们这些顾客就是太挑剔了，线头剪掉就行。", "你们这些顾客就是太挑剔了"),
+    ("forbidden_service_phrase", "亲，别问这么多了，等通知吧。", "别问这么多"),
+    ("forbidden_service_phrase", "您老是这样纠缠也没有用。", "老是这样纠缠"),
+    ("forbidden_service_phrase", "再发这种消息我们就不理会您了。", "不理会您"),
+    ("forbidden_service_phrase", "有破损就拍照片过来，别光嘴巴说。", "别光嘴巴说"),
+    ("forbidden_service_phrase", "外卖晚了跟我们说有啥用呢？", "跟我们说有啥用"),
+    ("forbidden_service_phrase", "开专票的事你问财务去。", "你问财务去"),
+    ("forbidden_service_phrase", "是快递摔的，您自己找快递去吧。", "找快递去吧"),
+    ("absolute_claim", "这款隔离霜在店里卖得比谁家都好。", "比谁家都好"),
+    ("absolute_claim", "买过这款爽身粉的没人不夸的。", "没人不夸的"),
+    ("absolute_claim", "这个配方所有同类都无法超越。", "所有同类都无法超越"),
+    ("absolute_claim", "这款安全座椅的防护等级是最高的。", "防护等级是最高"),
+    ("absolute_claim", "这款奶嘴任何宝宝用了都不会吐奶。", "任何宝宝用了都不会吐奶"),
+    ("absolute_claim", "用这个防胀气奶瓶，宝宝肯定不会胀气。", "肯定不会胀气"),
+    ("absolute_claim", "这款面膜不会烂脸，我们敢保证。", "不会烂脸，我们敢保证"),
+    ("absolute_claim", "这个牙胶宝宝咬多久都没问题。", "咬多久都没问题"),
+    ("absolute_claim", "什么样的痘痘都能搞定，您放心用。", "什么样的痘痘都能搞定"),
+    ("absolute_claim", "这件速干衣再闷都不出汗。", "再闷都不出汗"),
+    ("absolute_claim", "这件羽绒马甲穿五年都不会钻绒。", "穿五年都不会钻绒"),
+    ("absolute_claim", "坚持用，一定能让您感受到变化。", "一定能让您感受到变化"),
+    ("absolute_claim", "这条收腹裤显瘦八斤。", "显瘦八斤"),
+    ("unconditional_promise", "这双运动鞋穿坏了都算我们的。", "穿坏了都算我们的"),
+    ("unconditional_promise", "宝宝用了出问题我们负责到底。", "出问题我们负责到底"),
+    ("unconditional_promise", "不管有没有退货险，运费都给您报销。", "不管有没有退货险"),
+    ("unconditional_promise", "哪怕用了两周不满意也能退。", "哪怕用了两周"),
+    ("ungrounded_commitment", "款项今天下午6点前到账。", "今天下午6点前到账"),
+    ("ungrounded_commitment", "快递明晚就会送到。", "明晚就会送到"),
+    ("ungrounded_commitment", "补发的货这周五就到。", "这周五就到"),
+    ("ungrounded_commitment", "超时就全额退给您。", "超时就全额退"),
+    ("ungrounded_commitment", "核实后赔您一套新的。", "赔您一套新的"),
+    ("competitor_disparagement", "别家的卫衣走线没法看。", "走线没法看"),
+    ("competitor_disparagement", "那家的餐具有毒素，千万别买。", "有毒素"),
+    ("competitor_disparagement", "您以前用的那款纸尿裤，那个品牌不推荐。", "那个品牌不推荐"),
+    ("false_authority", "这批都是专柜鉴定过的正品。", "专柜鉴定过"),
+    ("false_authority", "这款霜经卫健委批准为修护产品。", "卫健委批准为"),
+    ("medical_claim", "这个精华能收缩毛细血管，红血丝就没了。", "收缩毛细血管"),
+    # the guard for "I don't know what size you usually wear" leaves a plain "I don't know" alone
+    ("forbidden_service_phrase", "我不知道您的快递为什么还没到。", "我不知道"),
+]
+
+LEFT_ALONE14 = [
+    ("这款面霜在滋润系列里价格最低，适合先试试。", {"absolute_claim"}),
+    ("先在手腕内侧试用，24小时无不适再用全脸。", {"ungrounded_commitment"}),
+    ("换货这边帮您一次换好，寄回前拍张照片就行。", {"ungrounded_commitment"}),
+    ("直播间那种九块九T恤我们没卖，我们是精梳棉的。", {"ungrounded_commitment"}),
+    ("我不知道您平时穿什么码，方便说下身高体重吗？", {"forbidden_service_phrase"}),
+    ("这个颜色暂时没法补货，给您推荐同款的米白色。", {"forbidden_service_phrase"}),
+    ("宝宝头上的乳痂用温水洗几次就软了，要是不退请问儿科医生。", {"competitor_disparagement"}),
+]
+
 LEFT_ALONE13 = [
     # (text, the categories that must stay quiet)
     ("这两个颜色都好看，选哪个都无所谓，看您喜欢。", {"forbidden_service_phrase"}),
@@ -160,13 +225,13 @@ LEFT_ALONE13 = [
 ]
 
 
-@pytest.mark.parametrize(("category", "text", "match"), ROUND12 + ROUND13)
+@pytest.mark.parametrize(("category", "text", "match"), ROUND12 + ROUND13 + ROUND14)
 def test_round12_wording_family_is_found(cf, category, text, match):
     result = cf.check(text, brand="nuanbei")
     assert found(result, category, match, text), result.violations
 
 
-@pytest.mark.parametrize(("text", "quiet"), LEFT_ALONE12 + LEFT_ALONE13)
+@pytest.mark.parametrize(("text", "quiet"), LEFT_ALONE12 + LEFT_ALONE13 + LEFT_ALONE14)
 def test_round12_guard_leaves_text_alone(cf, text, quiet):
     result = cf.check(text, brand="nuanbei")
     assert not [v for v in result.violations if v.category in quiet], result.violations

@@ -229,9 +229,9 @@ _FREQUENCY = re.compile(rf"\s*(?:各|共)?{_NUM}\s*次")
 # a span before a count is a rate (一分钟发十几条消息, 一天几千单), not a deadline.
 # (两三天红疹就下去了: the thing that improves may stand between the span and 就.)
 _EFFECT_AFTER = re.compile(
-    r"(?:之内|以内|内)?(?:[\u4e00-\u9fff]{1,3}?(?=就))?(?:就|即|便)?(?:能|可以|可|会)?(?:彻底)?"
+    r"(?:之内|以内|内)?(?:[\u4e00-\u9fff]{1,3}?(?=就))?(?:就|即|便)?(?:一定|肯定|保证)?(?:能|可以|可|会)?(?:让您|让你)?(?:彻底)?"
     r"(?:见效|显效|起效|消炎|消肿|退红|美白|变白|淡斑|祛斑|去皱|好转|"
-    r"看到效果|见到效果|有效果|消退|淡化|白一个度|瘦|下去|消下去|退下去|消掉|消除|去除|改善|抚平|修复|平了|不疼)"
+    r"看到效果|见到效果|有效果|消退|淡化|白一个度|瘦|下去|消下去|退下去|消掉|消除|去除|改善|抚平|修复|收缩|平了|不疼)"
 )
 _RATE_AFTER = re.compile(
     rf"(?:之内|以内|内)?(?:就)?(?:要|得|能|会)?(?:发|问|催|打|说|回)了?(?:{_NUM}|几)+几?\s*(?:条|次|遍|个)"
@@ -246,6 +246,10 @@ _FELT_AFTER = re.compile(
     r"(?:左右|后|之后|以后)?(?:就)?(?:感觉|感到|觉得)"
 )  # 多数人四周左右感觉更润: a report
 _THEN_LOOK = re.compile(r"(?:后|以后|之后)?(?:再)?(?:看|瞧|观察)")
+# 耳后试用，24小时无不适再上脸: the span of a patch test, not a deadline we promise.
+_NO_REACTION = re.compile(
+    r"(?:后|以后|之后|内)?(?:都)?(?:无|没有|没|未|不出现|没出现|未出现)(?:任何)?(?:不适|异常|反应|过敏|刺激|泛红|发红|红肿)"
+)
 _TRIAL_AFTER = re.compile(r"(?:的)?(?:连续)?(?:使用|试用|测试)?(?:反馈|测试|试验|实验|评测)")
 # A cited sample of people (据3000名用户试用反馈) makes the share after it a statistic, not a promise.
 _SAMPLE = re.compile(
@@ -258,7 +262,8 @@ _RESPONDENTS_SAID = re.compile(
 # A price followed by 的 and a noun that is no coupon or compensation (九块九的T恤, 几十元的面霜).
 _PRICE_OF = re.compile(
     rf"[{_CN}0-9]?(?:的(?!券|优惠|红包|无门槛|代金|购物金|现金|补偿|赔偿|差价|运费|积分|额度)[\u4e00-\u9fffa-z]"
-    r"|[那这](?:种|些|个|款|类)|包邮)"
+    r"|[那这](?:种|些|个|款|类)|包邮"
+    rf"|[{_CN}0-9]?(?:t恤|衬衫|卫衣|裤子|袜子|衣服|面霜|面膜|精华|奶瓶|湿巾|纸尿裤|东西|货))"
 )
 # A coupon's validity (有效期一年) is a term we promise; a product's (这款面霜有效期3年) is a spec.
 _VALIDITY_WORDS = ("券", "红包", "优惠", "积分", "会员", "礼品卡", "购物金")
@@ -286,6 +291,12 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         return False
     if kind == "time" and norm.startswith(("都不", "也不"), end):
         return False  # 一天都不会耽误: "not even a day", no span we promise
+    if (
+        kind == "times"
+        and norm[start:end] == "一次"
+        and norm.startswith(("换到", "换好", "就", "性", "到位", "搞定"), end)
+    ):
+        return False  # 包您一次换到满意: "in one go", no count we hand out
     if kind == "piece" and norm.startswith(("以上", "及以上", "起"), end):
         return False  # 买两件以上: a threshold the customer meets, not a count we hand out
     if kind == "time" and start and norm[start - 1] in "晚迟慢" and norm[start - 2 : start - 1] != "最":
@@ -372,6 +383,7 @@ def _advises_or_reports(norm: str, start: int, end: int) -> bool:
     return (
         _TRIAL_AFTER.match(norm, end) is not None
         or _FELT_AFTER.match(norm, end) is not None
+        or _NO_REACTION.match(norm, end) is not None
         or _WATCH.search(norm[max(0, start - 10) : start]) is not None
         and _WATCH_AFTER.match(norm, end) is not None
         or norm[max(0, start - 4) : start].endswith(_SURVEY_VERBS)

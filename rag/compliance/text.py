@@ -153,7 +153,20 @@ def _is_period(text: str, i: int) -> bool:
 
 # A measurable superlative inside our own range is a self-comparison, which the brand may make (我们家所有奶嘴里最软的
 # 一款, 品牌目前浓度最高的一款); one that also names the market (全网, 同类), or praises (最好, 最具性价比), stays a claim.
-_OUR_RANGE = ("我们家", "咱家", "咱们家", "我家", "店里", "本店", "店内", "全店", "我们店", "品牌", "系列")
+_OUR_RANGE = (
+    "我们家",
+    "咱家",
+    "咱们家",
+    "我家",
+    "店里",
+    "本店",
+    "店内",
+    "全店",
+    "我们店",
+    "品牌",
+    "系列",
+    "全线",
+)
 _ONE_OF_OURS = (
     "的一款",
     "的款",
@@ -172,6 +185,7 @@ _MEASURABLE = (
     "多", "少", "细", "粗", "深", "浅", "滋润", "保暖", "透气", "清爽", "温和", "便宜", "贵",
 )  # fmt: skip
 _ALL_OF_OURS = re.compile(r"所有[\u4e00-\u9fff]{1,6}[里中]")  # 我们家所有奶嘴里质地最软的
+_IN_OUR_LINE = re.compile(r"(?:系列|全线)(?:里|中|内)")  # 这款精华在抗老系列里价格最低, 澜序全线中浓度最高
 _MARKET = (
     "全网",
     "全国",
@@ -205,5 +219,9 @@ def within_our_range(compact: str, start: int = 0, end: int | None = None) -> bo
         compact.startswith(_MEASURABLE, at + 1)
         and any(w in before for w in _OUR_RANGE)
         and not any(w in before or w in after for w in _MARKET)
-        and (any(w in after[:8] for w in _ONE_OF_OURS) or _ALL_OF_OURS.search(before) is not None)
+        and (
+            any(w in after[:8] for w in _ONE_OF_OURS)
+            or _ALL_OF_OURS.search(before) is not None
+            or _IN_OUR_LINE.search(before) is not None
+        )
     )
