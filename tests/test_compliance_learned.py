@@ -346,3 +346,27 @@ def test_a_rules_sentence_drop_widens_over_a_clause_the_classifier_reads_the_sam
     # in a sentence of its own, the clause is flagged on its own, as before
     apart = toy.check("问多少遍都一样。喵呜喵呜喵呜。", brand="jianyi").violations
     assert sorted((v.action, v.text) for v in apart) == [("drop", "问多少遍都一样"), ("flag", "喵呜喵呜喵呜")]
+
+
+def test_the_reason_names_the_labelled_clause_sharing_the_most_bigrams(model):
+    """nearest() answers from an inverted index; checked here against the plain definition on every category."""
+    from rag.compliance.examples import clauses
+    from rag.compliance.text import TextView
+
+    def bigrams(text: str) -> set[str]:
+        return {text[i : i + 2] for i in range(len(text) - 1)} or {text}
+
+    def by_definition(category: str, compact: str) -> str:
+        best, best_score = "", -1.0
+        for other in model.positives.get(category, ()):
+            mine, theirs = bigrams(compact), bigrams(other)
+            score = len(mine & theirs) / len(mine | theirs)
+            if score > best_score:  # the first of equals
+                best, best_score = other, score
+        return best
+
+    texts = [text for _, text, _, _ in UNSEEN] + [text for _, text in HARD_NEGATIVES] + ["好", "绝对"]
+    queries = [c.compact for t in texts for c in clauses(TextView.of(t))] + ["好", "x"]
+    for category in model.categories:
+        for query in queries:
+            assert model.nearest(category, query) == by_definition(category, query), (category, query)

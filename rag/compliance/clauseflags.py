@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from rag.compliance.examples import clauses
+from rag.compliance.examples import Clause, clauses
 from rag.compliance.learned import ClauseModel, Thresholds, threshold_of
 from rag.compliance.text import TextView, within_our_range
 from rag.types import Violation
@@ -86,32 +86,35 @@ def flag_clauses(
     threshold: Thresholds | None,
     guards: Guards = Guards(),
     sources: Sequence[str] = (),
+    parts: Sequence[Clause] | None = None,
 ) -> list[Violation]:
     """Flag the clauses the rules left alone that read like a violation; never rewrite them.
 
     A clause that a rule already hit, or that lies in a sentence a rule drops, is skipped: the rule's verdict
     stands there. So is one that negates, quotes or reports a claim, and one taken word for word from a source
     the draft was grounded in (an approved script or policy vouches for it). Spans are in the original text.
+    `parts` are the view's clauses when the caller has them already.
     """
-    import numpy as np
 
     out: list[Violation] = []
-    free = clauses(view)
+    free = list(clauses(view) if parts is None else parts)
     # A rule's hit in a sentence covers that sentence's violation of its category: a neighbouring clause that
     # reads the same way is the same violation spread over two clauses, not a second one.
     covered = {(s, v.category) for v in found for s, e in sentences if s <= v.span[0] < e}
     if found:
-        ruled = [v.span for v in found]
+        ruled = bytearray(len(view.original))  # 1 under a rule's hit or a sentence a rule drops
         drops = [v.span[0] for v in found if v.action == "drop"]
-        ruled += [(s, e) for s, e in sentences if any(s <= d < e for d in drops)]
-        free = [c for c in free if not any(s < c.end and c.start < e for s, e in ruled)]
+        spans = [v.span for v in found] + [(s, e) for s, e in sentences if any(s <= d < e for d in drops)]
+        for s, e in spans:
+            ruled[s:e] = b"\x01" * (e - s)
+        free = [c for c in free if 1 not in ruled[c.start : c.end]]
     if not free:
         return out
     table = model.scores_many([c.compact for c in free])
     best = table.argmax(axis=1)
-    top = table[np.arange(len(free)), best]
-    limits = np.asarray([threshold_of(threshold, c) for c in model.categories])
-    for i in np.flatnonzero(top >= limits[best]):  # rare: most replies have no clause above the threshold
+    top = table.max(axis=1)
+    limits = _limits(model.categories, threshold)
+    for i in (top >= limits[best]).nonzero()[0]:  # rare: most replies have no clause above the threshold
         clause, j, probs = free[i], int(best[i]), table[i]
         category = model.categories[j]
         sentence = next(((s, e) for s, e in sentences if s <= clause.start < e), None)
@@ -150,6 +153,23 @@ def flag_clauses(
     return out
 
 
+_LIMITS: dict[tuple[tuple[str, ...], int], tuple[Thresholds | None, object]] = {}
+
+
+def _limits(categories: tuple[str, ...], threshold: Thresholds | None):
+    """Return each category's threshold as an array, computed once per model's categories and thresholds object."""
+    import numpy as np
+
+    key = (categories, id(threshold))
+    held = _LIMITS.get(key)
+    if held is None or held[0] is not threshold:  # an id can be reused once its object is gone
+        held = (threshold, np.asarray([threshold_of(threshold, c) for c in categories]))
+        if len(_LIMITS) >= 32:  # a few filters per process; bounded all the same
+            _LIMITS.clear()
+        _LIMITS[key] = held
+    return held[1]
+
+
 def _speaks_about(
     guards: Guards,
     category: str,
@@ -175,6 +195,7 @@ def widen_drops(
     threshold: Thresholds | None,
     guards: Guards = Guards(),
     sources: Sequence[str] = (),
+    parts: Sequence[Clause] | None = None,
 ) -> list[Violation]:
     """Return `found` with each rule's sentence drop widened over the clauses of its sentence that the classifier
     reads as the same category (是您喂的方法不对，跟我们奶瓶没关系): the sentence goes anyway, so the text sent is the
@@ -191,7 +212,7 @@ def widen_drops(
     taken = [v.span for v in found]
     near = [
         c
-        for c in clauses(view)
+        for c in (clauses(view) if parts is None else parts)
         if any(se[0] <= c.start < se[1] for _, _, se in drops)
         and not any(a < c.end and c.start < b for a, b in taken)
     ]

@@ -110,7 +110,7 @@ def clauses(view: TextView) -> list[Clause]:
     for m in _CLAUSE.finditer(view.norm):
         start, end = m.span()
         piece = compact[bisect_left(index, start) : bisect_left(index, end)]  # separators left out
-        if len(piece) >= _MIN_CONTENT and sum(map(str.isalnum, piece)) >= _MIN_CONTENT:
+        if len(piece) >= _MIN_CONTENT and (piece.isalnum() or sum(map(str.isalnum, piece)) >= _MIN_CONTENT):
             out.append(Clause(origin[start], origin[end - 1] + 1, piece))
     return out
 

@@ -12,8 +12,9 @@ from pathlib import Path
 from rag.compliance import grounding, numbers, pii
 from rag.compliance.clauseflags import Guards, flag_clauses, widen_drops
 from rag.compliance.edits import apply, content_len
+from rag.compliance.examples import clauses
 from rag.compliance.learned import ClauseModel, Thresholds, threshold_of
-from rag.compliance.matching import Matcher
+from rag.compliance.matching import matcher_of
 from rag.compliance.rules import Rule, RuleSet, load_rules
 from rag.compliance.text import TextView, sentence_spans
 from rag.errors import FilterError
@@ -56,7 +57,7 @@ class ComplianceFilter:
             reported=rules.reported_speech_cues,
             conditions={c: tuple(sorted(cues)) for c, cues in conditions.items() if cues},
         )
-        self.matcher = Matcher(rules)
+        self.matcher = matcher_of(rules)
         self.pii_rules = [r for r in rules.rules if r.detector in pii.DETECTORS]
         self.number_rules = [r for r in rules.rules if r.detector == "commitment_numbers"]
 
@@ -122,11 +123,14 @@ class ComplianceFilter:
             if rule.applies_to(brand):
                 violations.extend(self._numbers(view, rule, taken, excepted, sources, order_facts))
         if self.clauses is not None:  # the second stage adds only what the rules left alone
+            parts = clauses(view)
             violations = widen_drops(
-                self.clauses, view, violations, sentences, self.threshold, self.guards, sources
+                self.clauses, view, violations, sentences, self.threshold, self.guards, sources, parts
             )
             violations.extend(
-                flag_clauses(self.clauses, view, violations, sentences, self.threshold, self.guards, sources)
+                flag_clauses(
+                    self.clauses, view, violations, sentences, self.threshold, self.guards, sources, parts
+                )
             )
         if not violations:
             return FilterResult(text)

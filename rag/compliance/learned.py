@@ -132,15 +132,15 @@ class ClauseModel:
         if not self.memo_size:
             return self._score(compacts)
         memo = self._memo
-        missing = [c for c in dict.fromkeys(compacts) if c not in memo]
-        if missing:
+        rows = [memo.get(c) for c in compacts]
+        if any(r is None for r in rows):
+            missing = list(dict.fromkeys(c for c, r in zip(compacts, rows, strict=True) if r is None))
+            scored = dict(zip(missing, self._score(missing), strict=True))
             if len(memo) + len(missing) > self.memo_size:
                 memo.clear()  # crude but bounded; a dict's get and set are safe across threads
-            memo.update(zip(missing, self._score(missing), strict=True))
-        rows = [memo.get(c) for c in compacts]  # another thread may have cleared it meanwhile
-        return np.asarray(
-            [r if r is not None else self._score([c])[0] for r, c in zip(rows, compacts, strict=True)]
-        )
+            memo.update(scored)
+            rows = [r if r is not None else scored[c] for r, c in zip(rows, compacts, strict=True)]
+        return np.asarray(rows)
 
     @cached_property
     def _memo(self) -> dict[str, np.ndarray]:
@@ -148,9 +148,7 @@ class ClauseModel:
 
     def __getstate__(self) -> dict:
         """Pickle the model, not what this process remembered of it."""
-        return {
-            k: v for k, v in self.__dict__.items() if k not in ("_memo", "_positive_bigrams", "_gram_index")
-        }
+        return {k: v for k, v in self.__dict__.items() if k not in ("_memo", "_bigram_index", "_gram_index")}
 
     def _score(self, compacts: Sequence[str]) -> np.ndarray:
         import numpy as np
@@ -180,19 +178,42 @@ class ClauseModel:
         return ids[order], rows[order]
 
     def nearest(self, category: str, compact: str) -> str:
-        """Return the labelled clause of `category` closest to `compact` (shared character bigrams)."""
+        """Return the labelled clause of `category` closest to `compact`: the most character bigrams shared for the
+        bigrams the two hold between them (Jaccard), the first such clause on a tie; "" when there is none."""
+        import numpy as np
+
+        vocab, pointers, owners, sizes = self._bigram_index[category]
+        if not len(sizes):
+            return ""
         grams = _bigrams(compact)
-        best, best_score = "", -1.0
-        for other, og in zip(self.positives.get(category, ()), self._positive_bigrams[category], strict=True):
-            shared = len(grams & og)
-            score = shared / (len(grams) + len(og) - shared or 1)
-            if score > best_score:
-                best, best_score = other, score
-        return best
+        ids = [vocab[g] for g in grams if g in vocab]
+        shared = np.bincount(
+            np.concatenate([owners[pointers[i] : pointers[i + 1]] for i in ids] or [np.empty(0, np.int64)]),
+            minlength=len(sizes),
+        )
+        return self.positives[category][int((shared / (len(grams) + sizes - shared)).argmax())]
 
     @cached_property
-    def _positive_bigrams(self) -> dict[str, list[set[str]]]:
-        return {c: [_bigrams(t) for t in self.positives.get(c, ())] for c in self.categories}
+    def _bigram_index(self) -> dict[str, tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]]:
+        """Per category, an inverted index of its positive clauses' bigrams: each bigram's id, where its clauses
+        start in `owners`, the clauses holding each bigram, and each clause's number of bigrams."""
+        import numpy as np
+
+        out = {}
+        for category in self.categories:
+            vocab: dict[str, int] = {}
+            ids: list[int] = []
+            owners: list[int] = []
+            sizes: list[int] = []
+            for k, text in enumerate(self.positives.get(category, ())):
+                grams = _bigrams(text)
+                sizes.append(len(grams))
+                ids += [vocab.setdefault(g, len(vocab)) for g in grams]
+                owners += [k] * len(grams)
+            order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")
+            pointers = np.searchsorted(np.asarray(ids, dtype=np.int64)[order], np.arange(len(vocab) + 1))
+            out[category] = (vocab, pointers, np.asarray(owners, dtype=np.int64)[order], np.asarray(sizes))
+        return out
 
     @property
     def info(self) -> dict:

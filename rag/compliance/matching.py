@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -321,3 +322,10 @@ def _drop_nested(hits: list[Hit]) -> list[Hit]:
             continue
         kept.append(hit)
     return kept
+
+
+@functools.lru_cache(maxsize=2)
+def matcher_of(ruleset: RuleSet) -> Matcher:
+    """Return the Matcher of `ruleset`, built once per process: loading the rules builds one to check the
+    replacements, and the filter of the same rules needs the same one (a quarter second of every start)."""
+    return Matcher(ruleset)

@@ -276,9 +276,9 @@ def _brands(node: Located, file: str) -> tuple[str, ...]:
 
 def _check_replacements(ruleset: RuleSet, rules_node: Located, file: str) -> None:
     """A replacement must itself pass the rules, or the filter would write what it forbids."""
-    from rag.compliance.matching import Matcher
+    from rag.compliance.matching import matcher_of
 
-    matcher = Matcher(ruleset)
+    matcher = matcher_of(ruleset)
     for rule, item in zip(ruleset.rules, rules_node.value, strict=True):
         if not rule.replacement:
             continue
