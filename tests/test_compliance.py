@@ -661,6 +661,10 @@ def test_invalid_or_partial_numbers_are_not_personal_data(cf, text):
         ("联系我tel13812345678。", "联系我tel138****5678。"),
         ("加我WX13812345678谢谢", "加我WX138****5678谢谢"),
         ("Phone:138 1234 5678。", "Phone:138****5678。"),
+        # a card right after a grouped phone: its digits once started a wrong card candidate that swallowed the real
+        # one (found by tests/faults/test_hostile_property.py under another worker's example order)
+        ("电话130-5170-1921  6200 - 0000 - 0000 - 0005。", "电话130****1921 6200 **** **** 0005。"),
+        ("手机139 1234 5678 卡号6222 0212 3456 7890 128", "手机139****5678 卡号6222 **** **** 0128"),
     ],
 )
 def test_personal_data_is_masked(cf, text, masked):
