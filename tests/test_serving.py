@@ -144,6 +144,7 @@ def test_threads_drafting_through_generation_swaps_each_see_one_generation(tmp_p
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # it times drafts: with another test running beside it, the other test's load would decide
 def test_reload_blocks_no_draft_for_more_than_50_ms_over_quiet_drafts(tmp_path, embeddings):
     """At the starter knowledge base: another process re-indexes an edited script; drafts keep flowing here
     while this process builds the next generation aside and swaps it in."""
