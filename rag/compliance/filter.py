@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag.compliance import grounding, numbers, pii
-from rag.compliance.clauseflags import Guards, flag_clauses, widen_drops
+from rag.compliance.clauseflags import Guards, SecondStage
 from rag.compliance.edits import apply, content_len
 from rag.compliance.examples import clauses
 from rag.compliance.learned import ClauseModel, Thresholds, threshold_of
@@ -57,6 +57,7 @@ class ComplianceFilter:
             reported=rules.reported_speech_cues,
             conditions={c: tuple(sorted(cues)) for c, cues in conditions.items() if cues},
         )
+        self.second = SecondStage(clauses, threshold, self.guards) if clauses is not None else None
         self.matcher = matcher_of(rules)
         self.pii_rules = [r for r in rules.rules if r.detector in pii.DETECTORS]
         self.number_rules = [r for r in rules.rules if r.detector == "commitment_numbers"]
@@ -124,16 +125,10 @@ class ComplianceFilter:
         for rule in self.number_rules:
             if rule.applies_to(brand):
                 violations.extend(self._numbers(view, rule, taken, excepted, sources, order_facts))
-        if self.clauses is not None:  # the second stage adds only what the rules left alone
+        if self.second is not None:  # the second stage adds only what the rules left alone
             parts = clauses(view)
-            violations = widen_drops(
-                self.clauses, view, violations, sentences, self.threshold, self.guards, sources, parts
-            )
-            violations.extend(
-                flag_clauses(
-                    self.clauses, view, violations, sentences, self.threshold, self.guards, sources, parts
-                )
-            )
+            violations = self.second.widen_drops(view, violations, sentences, sources, parts)
+            violations.extend(self.second.flag(view, violations, sentences, sources, parts))
         if not violations:
             return FilterResult(text)
         outcome = apply(text, violations, sentences)

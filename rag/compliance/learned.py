@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import pickle
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -368,24 +366,13 @@ def load_or_train(examples: Sequence[Example], cache_dir: Path | None) -> Clause
 
 
 def _load_or_train(examples: Sequence[Example], key: str, cache_dir: Path | None) -> ClauseModel:
-    path = cache_dir / f"{key}.pickle" if cache_dir is not None else None
-    if path is not None and path.is_file():
-        try:
-            model = pickle.loads(path.read_bytes())
-            if isinstance(model, ClauseModel) and model.fingerprint == key:
-                return model
-        except Exception as exc:  # a damaged or outdated cache file is retrained, never fatal
-            log.warning("ignoring the cached clause model %s: %s", path, exc)
-    model = train(examples)
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
-            tmp.replace(path)
-            for old in path.parent.glob("*.pickle"):
-                if old != path:
-                    old.unlink(missing_ok=True)
-        except OSError as exc:
-            log.warning("cannot cache the clause model in %s: %s", cache_dir, exc)
-    return model
+    if cache_dir is None:
+        return train(examples)
+    from rag.picklecache import cached_pickle
+
+    return cached_pickle(
+        cache_dir / f"{key}.pickle",
+        lambda: train(examples),
+        lambda found: isinstance(found, ClauseModel) and found.fingerprint == key,
+        "*.pickle",
+    )
