@@ -12,6 +12,8 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .compliance import pii
+from .compliance.text import TextView
 from .errors import BadInputError
 from .kb import ORDER_SLOTS
 
@@ -55,6 +57,8 @@ SHAPES: dict[str, FactShape] = {
     ),
 }
 assert set(SHAPES) == ORDER_SLOTS, "every order slot a script may use needs a shape"
+# Only these facts are numbers by design; a phone, ID or card number anywhere else was pasted into the wrong field.
+_NUMBER_FACTS = ("order_id", "tracking_no")
 
 
 def clean_order(order: Mapping[str, object] | None) -> dict[str, str]:
@@ -77,8 +81,18 @@ def clean_order(order: Mapping[str, object] | None) -> dict[str, str]:
             raise BadInputError(
                 f"{shape.label}（{name}）格式不对：{_shown(text)!r}。应为{shape.hint}；请核对后重新填写。"
             )
+        if name not in _NUMBER_FACTS and _holds_personal_number(text):
+            raise BadInputError(
+                f"{shape.label}（{name}）里像是手机号、身份证号或银行卡号：{_shown(text)!r}。"
+                "这一栏不该填个人信息，请核对后重新填写。"
+            )
         out[name] = text
     return out
+
+
+def _holds_personal_number(text: str) -> bool:
+    norm = TextView.of(text).norm
+    return any(pii.DETECTORS[kind](norm) for kind in ("mobile", "id_card", "bank_card"))
 
 
 def _shown(text: str) -> str:

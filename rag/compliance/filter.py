@@ -111,17 +111,10 @@ class ComplianceFilter:
         if violations:
             violations = _merge_drops(violations, sentences, text)
         has_digits = _DIGITS.search(view.norm) is not None
-        norm = view.norm  # with the personal data found so far blanked out: its digits start no other number
-        for rule in self.pii_rules:
-            if not rule.applies_to(brand) or not pii.may_contain(rule.detector, view.norm, has_digits):  # type: ignore[arg-type]
-                continue
-            for found in pii.DETECTORS[rule.detector](norm):  # type: ignore[index]
-                span = view.norm_span(found.start, found.end)
-                if _overlaps(span, taken):
-                    continue
-                taken.append(span)
-                violations.append(self._violation(view, rule, span, replacement=found.masked))
-                norm = norm[: found.start] + _BLANK * (found.end - found.start) + norm[found.end :]
+        for rule, found in self._personal(view, brand, taken, has_digits):
+            span = view.norm_span(found.start, found.end)
+            taken.append(span)
+            violations.append(self._violation(view, rule, span, replacement=found.masked))
         for rule in self.number_rules:
             if rule.applies_to(brand):
                 violations.extend(self._numbers(view, rule, taken, excepted, sources, order_facts))
@@ -142,21 +135,29 @@ class ComplianceFilter:
     def _mask_joined(self, final: str, brand: str | None) -> tuple[str, tuple[Violation, ...]]:
         """Mask personal data that only appeared once a rewrite joined two pieces of text."""
         view = TextView.of(final)
-        spans: list[tuple[int, int, str, Rule]] = []
-        for rule in self.pii_rules:
-            if rule.applies_to(brand):
-                for item in pii.DETECTORS[rule.detector](view.norm):  # type: ignore[index]
-                    span = view.norm_span(item.start, item.end)
-                    if not _overlaps(span, [(a, b) for a, b, _, _ in spans]):
-                        spans.append((*span, item.masked, rule))
         late = []
-        for start, end, masked, rule in sorted(spans, reverse=True):
-            final = final[:start] + masked + final[end:]
+        for rule, found in reversed(self._personal(view, brand, [], has_digits=True)):
+            start, end = view.norm_span(found.start, found.end)
+            final = final[:start] + found.masked + final[end:]
             reason = f"{rule.reason}（这个号码是改写后前后文字拼起来形成的，已一并打码）"
-            late.append(Violation(rule.category, (0, 0), "", "mask", reason, rule.id, masked))
+            late.append(Violation(rule.category, (0, 0), "", "mask", reason, rule.id, found.masked))
         if late:
             log.warning("masked %d piece(s) of personal data formed by rewrites", len(late))
         return final, tuple(late)
+
+    def _personal(
+        self, view: TextView, brand: str | None, taken: list[tuple[int, int]], has_digits: bool
+    ) -> list[tuple[Rule, pii.Found]]:
+        """Return the personal data in `view` outside the `taken` spans, by its rule, in text order."""
+        candidates = []
+        for rule in self.pii_rules:
+            if rule.applies_to(brand) and pii.may_contain(rule.detector, view.norm, has_digits):  # type: ignore[arg-type]
+                candidates += [
+                    (rule, found)
+                    for found in pii.DETECTORS[rule.detector](view.norm)  # type: ignore[index]
+                    if not _overlaps(view.norm_span(found.start, found.end), taken)
+                ]
+        return pii.pick(view.norm, candidates)
 
     def _violation(
         self,
@@ -290,7 +291,6 @@ def _merge_drops(violations: list[Violation], sentences: list[tuple[int, int]], 
 
 # What a found phone or card number becomes for the detectors after it (130-5170-1921  6200 - 0000 - 0000 - 0005:
 # the card regex would otherwise start in the phone's digits, fail Luhn there, and never reach the card).
-_BLANK = "#"
 
 
 def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:

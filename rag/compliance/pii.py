@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
+T = TypeVar("T")
 _SEP = r"[\s-]{0,3}"  # digits may be grouped with spaces or dashes: 138 1234 5678, 138 - 1234 - 5678
 # A mobile number may also be grouped with dots (158.2236.7741); eleven digits that way are no price.
 _MOBILE_SEP = r"[\s.-]{0,3}"
@@ -175,6 +178,37 @@ def _in_email(norm: str, start: int, end: int) -> bool:
     return "@" in norm and any(m.start() <= start and end <= m.end() for m in _EMAIL.finditer(norm))
 
 
+def _every_start(pattern: re.Pattern, norm: str) -> Iterator[re.Match]:
+    """Yield a match of `pattern` at every place one starts, overlapping ones too.
+
+    Run-together numbers (a phone, then a card, each grouped with spaces) hold wrong candidates that start
+    inside the right ones; `pick` chooses among them, so none may hide another by consuming its digits.
+    Only for the patterns a check digit or a mobile prefix backs: a bare 7-12 digit tail of the shop's
+    400-668-2020 would read as a phone number."""
+    m = pattern.search(norm)
+    while m is not None:
+        yield m
+        m = pattern.search(norm, m.start() + 1)
+
+
+def pick(norm: str, candidates: Sequence[tuple[T, Found]]) -> list[tuple[T, Found]]:
+    """Return the candidates that do not overlap and together cover the most letters and digits of `norm`.
+
+    Candidates come from all detectors, earliest-listed first; among equal covers the earlier-listed wins.
+    6228 4762 2727 1374006  6200 0000 0000 0005 is two bank cards, not a landline and the mobile 137 4006 6200
+    that its digits also spell."""
+    ranked = sorted(range(len(candidates)), key=lambda i: candidates[i][1].end)
+    ends = [candidates[i][1].end for i in ranked]
+    best: list[tuple[int, tuple[int, ...]]] = [(0, ())]  # best[k]: the best choice among the first k by end
+    for i in ranked:
+        found = candidates[i][1]
+        weight = 1000 * sum(c.isalnum() for c in norm[found.start : found.end]) - min(i, 999)
+        before = best[bisect_right(ends, found.start, hi=len(best) - 1)]
+        with_it = (before[0] + weight, (*before[1], i))
+        best.append(max(best[-1], with_it, key=lambda b: b[0]))
+    return [candidates[i] for i in sorted(best[-1][1], key=lambda i: candidates[i][1].start)]
+
+
 def _digits(text: str) -> str:
     return "".join(c for c in text if c.isdigit() or c in "xX")
 
@@ -182,7 +216,7 @@ def _digits(text: str) -> str:
 def find_mobile(norm: str) -> list[Found]:
     """Find mainland mobile numbers (separators allowed); mask as 138****5678."""
     out = []
-    for m in _MOBILE.finditer(norm):
+    for m in _every_start(_MOBILE, norm):
         d = _digits(m.group(0))[-11:]
         if not _is_code(norm, m.start()) and not _in_email(norm, m.start(), m.end()):
             out.append(Found(m.start(), m.end(), f"{d[:3]}****{d[-4:]}"))
@@ -226,7 +260,7 @@ def find_id_card(norm: str) -> list[Found]:
 
     Mask the birth date and sequence."""
     out = []
-    for m in _ID_CARD.finditer(norm):
+    for m in _every_start(_ID_CARD, norm):
         d = _digits(m.group(0))
         if id_checksum_ok(d) and not _is_code(norm, m.start()) and not _in_email(norm, m.start(), m.end()):
             out.append(Found(m.start(), m.end(), f"{d[:6]}{'*' * 8}{d[-4:].upper()}"))
@@ -252,7 +286,7 @@ def _shaped_like_id(norm: str, m: re.Match) -> bool:
 def find_bank_card(norm: str) -> list[Found]:
     """Find 16–19 digit bank card numbers that pass Luhn; keep the first and last four digits."""
     out = []
-    for m in _BANK_CARD.finditer(norm):
+    for m in _every_start(_BANK_CARD, norm):
         d = _digits(m.group(0))
         if (
             16 <= len(d) <= 19

@@ -22,16 +22,15 @@ def mask_text(text: str | None, context: str = "") -> str | None:
     full = f"{context} {text}" if context else text
     view = TextView.of(full)
     has_digits = _DIGIT_RUN.search(view.norm) is not None
-    spans: list[tuple[int, int, str]] = []
-    for name, detect in pii.DETECTORS.items():
-        if not pii.may_contain(name, view.norm, has_digits):
-            continue
-        for found in detect(view.norm):
-            start, end = view.norm_span(found.start, found.end)
-            if not any(start < b and a < end for a, b, _ in spans):
-                spans.append((start, end, found.masked))
-    for start, end, masked in sorted(spans, reverse=True):
-        full = full[:start] + masked + full[end:]
+    candidates = [
+        (name, found)
+        for name, detect in pii.DETECTORS.items()
+        if pii.may_contain(name, view.norm, has_digits)
+        for found in detect(view.norm)
+    ]
+    for _, found in reversed(pii.pick(view.norm, candidates)):
+        start, end = view.norm_span(found.start, found.end)
+        full = full[:start] + found.masked + full[end:]
     return full[len(context) + 1 :] if context else full
 
 
