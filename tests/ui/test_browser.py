@@ -90,11 +90,15 @@ def _draft(page, message: str, previous: str) -> tuple[str, float]:
     start = time.perf_counter()
     box.press("Enter")
     page.wait_for_function(
-        "([sel, prev]) => { const t = document.querySelector(sel); return t && t.value && t.value !== prev }",
+        "([sel, prev]) => [...document.querySelectorAll(sel)].some(t => t.value && t.value !== prev)",
         arg=[DRAFT_BOX, previous],
         timeout=30000,
     )
     elapsed = (time.perf_counter() - start) * 1000
+    # While a rerun finishes, Streamlit can still show the previous draft's box beside the new one.
+    page.wait_for_function(
+        "(sel) => document.querySelectorAll(sel).length === 1", arg=DRAFT_BOX, timeout=30000
+    )
     return page.locator(DRAFT_BOX).input_value(), elapsed
 
 
