@@ -268,6 +268,8 @@ class Huashu:
         if sources is None:
             sources = [p.body for p in gen.reader.policies(brand, date.today())]
         text = scrub(text) if isinstance(text, str) else text
+        if isinstance(text, str) and (reason := self._too_long(text)):
+            raise BadInputError(reason)
         return gen.filter.check(text, brand=brand, sources=list(sources), order_facts=clean_order(order))
 
     # ---- drafting ----
@@ -323,6 +325,8 @@ class Huashu:
         """Check an agent's edited draft before it is sent, against what the original draft was grounded in."""
         from .normalize import scrub
 
+        if isinstance(edited, str) and (reason := self._too_long(edited)):
+            return replace(result, draft=edited, violations=(), blocked=True, block_reason=reason)
         try:
             checked = self.generation.filter.check(
                 scrub(edited) if isinstance(edited, str) else edited,
@@ -342,6 +346,14 @@ class Huashu:
             blocked=checked.blocked,
             block_reason=checked.block_reason,
         )
+
+    def _too_long(self, text: str) -> str:
+        """Return why `text` is too long to check ("" when it is not): a reply is never that long, and the
+        filter's time grows faster than the text."""
+        limit = self.settings.max_check_chars
+        if len(text) <= limit:
+            return ""
+        return f"要检查的文字有 {len(text)} 个字，超过了上限 {limit} 个字。一条回复不会这么长，请删减或分段后再检查。"
 
     # ---- what serves ----
     def config_summary(self) -> dict:

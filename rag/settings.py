@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(
         default=2000, gt=0, description="Longer messages are truncated for retrieval."
     )
+    max_check_chars: int = Field(
+        default=8000,
+        gt=0,
+        description="Longest text the compliance check takes (a reply, an agent's edit); longer is refused.",
+    )
     reload_poll_s: float = Field(
         default=2.0,
         ge=0,

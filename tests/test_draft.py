@@ -197,3 +197,14 @@ def test_agent_edit_is_rechecked_against_the_drafts_grounding(huashu_app):
     categories = {v.category for v in bad.violations}
     assert {"ungrounded_commitment", "unconditional_promise"} <= categories
     assert "50元" not in bad.draft
+
+
+def test_a_text_too_long_to_be_a_reply_is_refused_by_check_and_blocked_by_recheck(huashu_app):
+    limit = huashu_app.settings.max_check_chars
+    longest = ("您好，这款奶瓶可以用洗碗机清洗。" * limit)[:limit]
+    assert huashu_app.check(longest, brand="nuanbei").text  # the limit itself is checked
+    with pytest.raises(BadInputError, match=f"上限 {limit} 个字"):
+        huashu_app.check(longest + "好", brand="nuanbei")
+    result = huashu_app.draft("收到的东西是碎的", brand="nuanbei")
+    edited = huashu_app.recheck(result, longest + "好")
+    assert edited.blocked and f"上限 {limit} 个字" in edited.block_reason
