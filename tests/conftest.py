@@ -77,12 +77,32 @@ def embeddings() -> UseM3Embeddings:
 
 
 @pytest.fixture(scope="session")
-def huashu_app(tmp_path_factory, embeddings):
-    """A Huashu over the real knowledge base, with its index built in a temp dir."""
+def starter_index(tmp_path_factory, embeddings) -> Path:
+    """The data directory of the real knowledge base's index, built once per test process; fixtures take a
+    copy of it (`copy_starter`), so none of them builds the same index again and none shares another's state."""
     from rag import Huashu
 
-    app = Huashu(make_settings(tmp_path_factory.mktemp("app")), embeddings=embeddings)
-    app.index()
+    root = tmp_path_factory.mktemp("starter")
+    with Huashu(make_settings(root), embeddings=embeddings) as app:
+        app.index()
+    return root / "data"
+
+
+def copy_starter(starter_index: Path, root: Path, kb: Path = KB, **overrides) -> Settings:
+    """Return settings over a copy of `starter_index` in `root`; with `kb`, also copy the knowledge base there."""
+    shutil.copytree(starter_index, root / "data")
+    if kb != KB:
+        shutil.copytree(KB, kb)
+    return make_settings(root, kb, **overrides)
+
+
+@pytest.fixture(scope="session")
+def huashu_app(tmp_path_factory, embeddings, starter_index):
+    """A Huashu over the real knowledge base, with its index in a temp dir."""
+    from rag import Huashu
+
+    app = Huashu(copy_starter(starter_index, tmp_path_factory.mktemp("app")), embeddings=embeddings)
+    app.index()  # nothing to do: it says so
     return app
 
 

@@ -32,7 +32,7 @@ def policies(brand: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def model():
-    return train(load_examples(EXAMPLES))
+    return load_or_train(load_examples(EXAMPLES), None)  # the one the session's apps use, trained once
 
 
 @pytest.fixture(scope="module")
@@ -158,8 +158,19 @@ def test_the_eval_runner_counts_a_flag_as_found(huashu_app, tmp_path):
     assert (summary["recall"], summary["precision"], summary["false_positive_rate"]) == (1.0, 1.0, 0.0)
 
 
+def test_a_model_held_in_memory_is_left_in_the_cache_of_the_next_index_that_uses_it(
+    tmp_path, model, monkeypatch
+):
+    # A long-running process that indexes another data dir: the CLI runs and API workers opening that one later
+    # read the model from its cache instead of training it again.
+    monkeypatch.setattr(learned_module, "_RECENT", {model.fingerprint: model})
+    assert load_or_train(load_examples(EXAMPLES), tmp_path / "models") is model
+    assert [p.name for p in (tmp_path / "models").glob("*.pickle")] == [f"{model.fingerprint}.pickle"]
+
+
 def test_retrained_when_the_examples_change_and_read_from_the_cache_when_not(tmp_path, monkeypatch):
-    monkeypatch.setattr(learned_module, "_RECENT", {})  # this process's memory would hide the cache
+    # A copy of this process's memory: a model trained here already is left in the cache, not trained again.
+    monkeypatch.setattr(learned_module, "_RECENT", dict(learned_module._RECENT))
     examples = load_examples(EXAMPLES)
     cache = tmp_path / "models"
     first = load_or_train(examples, cache)

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 import yaml
-from conftest import KB, make_settings, script, write_script
+from conftest import copy_starter, make_settings, script, write_script
 
 from rag import Huashu
 from rag.scenario_model import ScenarioModel
@@ -33,11 +33,10 @@ def _edit_reply(kb, sid: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def starter(tmp_path_factory, embeddings):
+def starter(tmp_path_factory, embeddings, starter_index):
     """A copy of the starter knowledge base, indexed (with its classifier) in a temp dir."""
     root = tmp_path_factory.mktemp("clf")
-    shutil.copytree(KB, root / "kb")
-    app = Huashu(make_settings(root, root / "kb"), embeddings=embeddings)
+    app = Huashu(copy_starter(starter_index, root, root / "kb"), embeddings=embeddings)
     report = app.index()
     yield app, report
     app.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import make_settings, script, write_script
+from conftest import copy_starter, make_settings, script, write_script
 
 from rag import DraftResult, Huashu
 
@@ -145,14 +144,11 @@ def test_threads_drafting_through_generation_swaps_each_see_one_generation(tmp_p
 
 @pytest.mark.slow
 @pytest.mark.serial  # it times drafts: with another test running beside it, the other test's load would decide
-def test_reload_blocks_no_draft_for_more_than_50_ms_over_quiet_drafts(tmp_path, embeddings):
+def test_reload_blocks_no_draft_for_more_than_50_ms_over_quiet_drafts(tmp_path, embeddings, starter_index):
     """At the starter knowledge base: another process re-indexes an edited script; drafts keep flowing here
     while this process builds the next generation aside and swaps it in."""
-    from conftest import KB
-
     kb = tmp_path / "kb"
-    shutil.copytree(KB, kb)
-    settings = make_settings(tmp_path, kb)
+    settings = copy_starter(starter_index, tmp_path, kb)
     app = Huashu(settings, embeddings=embeddings)
     app.index()
     app.warm_up()

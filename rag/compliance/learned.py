@@ -353,10 +353,13 @@ _RECENT: dict[str, ClauseModel] = {}  # models trained or read in this process, 
 def load_or_train(examples: Sequence[Example], cache_dir: Path | None) -> ClauseModel:
     """Return the model for `examples` from the cache, training (and caching) it when it is not there.
 
-    Models are kept in this process too: a reload, or another knowledge base with the same examples, reuses one.
+    Models are kept in this process too: a reload, or another knowledge base with the same examples, reuses one,
+    and leaves it in that one's `cache_dir` for the processes that open it next (a CLI run, the API's workers).
     """
     key = model_key(examples)
     if key in _RECENT:
+        if cache_dir is not None and not (cache_dir / f"{key}.pickle").exists():
+            _load_or_train(examples, key, cache_dir, made=_RECENT[key])
         return _RECENT[key]
     model = _load_or_train(examples, key, cache_dir)
     if len(_RECENT) >= 4:
@@ -365,14 +368,16 @@ def load_or_train(examples: Sequence[Example], cache_dir: Path | None) -> Clause
     return model
 
 
-def _load_or_train(examples: Sequence[Example], key: str, cache_dir: Path | None) -> ClauseModel:
+def _load_or_train(
+    examples: Sequence[Example], key: str, cache_dir: Path | None, made: ClauseModel | None = None
+) -> ClauseModel:
     if cache_dir is None:
-        return train(examples)
+        return made or train(examples)
     from rag.picklecache import cached_pickle
 
     return cached_pickle(
         cache_dir / f"{key}.pickle",
-        lambda: train(examples),
+        lambda: made or train(examples),
         lambda found: isinstance(found, ClauseModel) and found.fingerprint == key,
         "*.pickle",
     )

@@ -140,10 +140,10 @@ def server_env(root: Path, kb: Path, **settings) -> dict:
 
 
 @pytest.fixture(scope="package")  # stopped when tests/api is done: no idle workers polling after it
-def api_server(tmp_path_factory, chroma_server, fake_openai_server):
+def api_server(tmp_path_factory, chroma_server, fake_openai_server, embeddings):
     """Index a small knowledge base into the Chroma server, make keys, and serve it with two workers that
     draft through the fake OpenAI server in mode auto or llm (mode script stays script)."""
-    from rag import ApiKeys, open_feedback_store
+    from rag import ApiKeys, Huashu, open_feedback_store
 
     root = tmp_path_factory.mktemp("api")
     kb = build_mini_kb(root / "kb")
@@ -163,8 +163,8 @@ def api_server(tmp_path_factory, chroma_server, fake_openai_server):
     port = free_port()
     log = root / "server.log"
     server = ApiServer(f"http://127.0.0.1:{port}", env, kb, log, proc=None)  # type: ignore[arg-type]
-    done = server.cli("index", "--quiet")
-    assert done.returncode == 0, done.stderr
+    with Huashu(server.settings(), embeddings=embeddings) as app:  # here, where the learned stage is trained
+        app.index()
     done = server.cli("keys", "create", "--desk", "desk-both", "--brands", "lanxu,jianyi", "--json")
     assert done.returncode == 0, done.stderr
     server.keys["both"] = json.loads(done.stdout)["key"]
