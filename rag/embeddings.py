@@ -197,9 +197,7 @@ def make_embeddings(settings: Settings) -> ProviderEmbeddings:
     """Build the embedding provider the settings name."""
     kind, _, arg = settings.embedding.partition(":")
     if kind == "use-m3":
-        return UseM3Embeddings(
-            threads=settings.embedding_threads, cache_dir=settings.data_dir / "model_cache"
-        )
+        return UseM3Embeddings(threads=settings.embedding_threads, cache_dir=settings.model_cache)
     if kind == "sentence-transformers":
         return SentenceTransformerEmbeddings(arg)
     if kind == "openai":

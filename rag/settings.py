@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     chroma_path: Path | None = Field(
         default=None, description="Embedded Chroma store; default data_dir/chroma."
     )
+    cache_dir: Path | None = Field(
+        default=None,
+        description="Where the embedding's parsed tokenizer is kept; default data_dir/model_cache. "
+        "Processes over several data dirs may share one.",
+    )
     chroma_url: str | None = Field(default=None, description="A Chroma server, e.g. http://127.0.0.1:8000.")
     collection_prefix: str = Field(default="huashu", description="Prefix of every Chroma collection name.")
     embedding: str = Field(
@@ -207,6 +212,11 @@ class Settings(BaseSettings):
     def chroma_dir(self) -> Path:
         """Return where the embedded Chroma store lives."""
         return self.chroma_path or self.data_dir / "chroma"
+
+    @property
+    def model_cache(self) -> Path:
+        """Return where files made from the installed model packages are kept."""
+        return self.cache_dir or self.data_dir / "model_cache"
 
     @property
     def upload_type_list(self) -> tuple[str, ...]:

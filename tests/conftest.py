@@ -18,9 +18,17 @@ from pgcluster import free_port, start_cluster
 from rag.embeddings import UseM3Embeddings
 from rag.settings import Settings
 
-# Tests never read the developer's environment or .env: every setting is given explicitly.
+# Tests never read the developer's environment or .env: every setting is given explicitly. The one exception is
+# HUASHU_CACHE_DIR, which the session sets (`shared_model_cache`): a tokenizer parsed once serves every process.
 for _name in [n for n in os.environ if n.startswith("HUASHU_")]:
     del os.environ[_name]
+CACHE_VARIABLE = "HUASHU_CACHE_DIR"
+
+
+def base_env() -> dict[str, str]:
+    """Return this process's environment without HUASHU_* settings, but with the session's model cache."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_") or k == CACHE_VARIABLE}
+
 
 REPO = Path(__file__).resolve().parent.parent
 KB = REPO / "knowledge_base"
@@ -68,10 +76,21 @@ def cf():
     return ComplianceFilter.from_file(RULES)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_model_cache(tmp_path_factory, worker_id) -> Path:
+    """One model cache for every process of the run (both workers, every CLI, server and workspace process):
+    the USE tokenizer is parsed once instead of once per data directory."""
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if worker_id != "master" else base) / "model-cache"
+    path.mkdir(exist_ok=True)
+    os.environ[CACHE_VARIABLE] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
-def embeddings() -> UseM3Embeddings:
+def embeddings(shared_model_cache) -> UseM3Embeddings:
     """The default embedding provider, loaded once for the whole session."""
-    emb = UseM3Embeddings(threads=1)
+    emb = UseM3Embeddings(threads=1, cache_dir=shared_model_cache)
     emb.warm_up()
     return emb
 

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
-from conftest import make_settings
+from conftest import CACHE_VARIABLE, make_settings
 
 from rag.embeddings import make_embeddings
 from rag.errors import ConfigError, IndexMismatchError
@@ -179,7 +179,9 @@ def test_the_use_tokenizer_is_read_back_from_its_cache_and_embeds_the_same(tmp_p
     assert isinstance(pickle.loads(cached.read_bytes()), UsePureTokenizer)
 
 
-def test_the_settings_put_the_tokenizer_cache_in_the_data_dir(tmp_path):
-    provider = make_embeddings(make_settings(tmp_path))
-    provider.embed_query(QUERY)
+def test_the_settings_put_the_tokenizer_cache_in_the_data_dir_or_the_cache_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv(CACHE_VARIABLE)  # the session's shared cache: unset, as on a fresh machine
+    make_embeddings(make_settings(tmp_path)).embed_query(QUERY)
     assert list((tmp_path / "data" / "model_cache").glob("usem3-tokenizer-*.pickle"))
+    make_embeddings(make_settings(tmp_path, cache_dir=tmp_path / "shared")).embed_query(QUERY)
+    assert list((tmp_path / "shared").glob("usem3-tokenizer-*.pickle"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import make_settings
+from conftest import base_env, make_settings
 from test_feedback import draft
 
 from rag import BadInputError, open_feedback_store
@@ -125,7 +124,7 @@ def test_unknown_grouping_and_unreadable_periods_are_refused(seeded):
 
 # ---- the CLI, export and purge (SQLite: the commands are the same code on either back end) ----
 def _cli(settings, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
+    env = base_env()
     env |= {"HUASHU_DATA_DIR": str(settings.data_dir), "HUASHU_KB_PATH": str(settings.kb_path)}
     if settings.feedback_url:
         env["HUASHU_FEEDBACK_URL"] = settings.feedback_url

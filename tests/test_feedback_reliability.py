@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import base_env
 from feedback_worker import final_text
 
 from rag import open_feedback_store
@@ -16,7 +17,7 @@ WORKER = Path(__file__).with_name("feedback_worker.py")
 
 
 def _start(settings, prefix: str, count: int, chars: int = 0) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
+    env = base_env()
     env["HUASHU_DATA_DIR"] = str(settings.data_dir)
     if settings.feedback_url:
         env["HUASHU_FEEDBACK_URL"] = settings.feedback_url

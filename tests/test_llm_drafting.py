@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 
 import pytest
-from conftest import collect_stream
+from conftest import base_env, collect_stream
 from fake_openai import Answer
 
 from rag import Huashu, draft_result_dict
@@ -191,7 +190,7 @@ def test_configuring_an_llm_imports_no_langchain_until_a_draft_needs_it(tmp_path
         "assert 'llm' in app.pipeline.drafters\n"
         "print('langchain_openai' in sys.modules, 'openai' in sys.modules)"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
+    env = base_env()
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False False"

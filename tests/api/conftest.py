@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import build_mini_kb, make_settings
+from conftest import base_env, build_mini_kb, make_settings
 from pgcluster import free_port
 
 # The keys the tests use: name -> (brands, requests per minute or None for the server's default).
@@ -131,7 +131,7 @@ def _answers(server: ApiServer, path: str) -> bool:
 
 def server_env(root: Path, kb: Path, **settings) -> dict:
     """Return the environment of a server over `root`'s data and `kb`: only the settings named here."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
+    env = base_env()
     return (
         env
         | {"HUASHU_DATA_DIR": str(root / "data"), "HUASHU_KB_PATH": str(kb)}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
+from conftest import base_env, make_settings
 
 from rag.settings import Settings
 
@@ -38,7 +38,7 @@ class Run:
 
 def env_of(settings: Settings, **extra: str) -> dict[str, str]:
     """Return the environment a CLI process over `settings` runs with."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUASHU_")}
+    env = base_env()
     env |= {"HUASHU_DATA_DIR": str(settings.data_dir), "HUASHU_KB_PATH": str(settings.kb_path)}
     if settings.chroma_path:
         env["HUASHU_CHROMA_PATH"] = str(settings.chroma_path)
