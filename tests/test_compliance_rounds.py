@@ -267,8 +267,11 @@ LEFT_ALONE11 = [
 
 def test_a_superlative_within_our_own_range_is_a_self_comparison(cf):
     assert not cf.check("这款奶嘴是我们家所有奶嘴里最软的一款。", brand="nuanbei").violations
+    assert not cf.check("这是店里价格最低的基础款T恤，面料一样是纯棉。", brand="jianyi").violations
     text = "这款奶嘴是全网最软的一款。"
     assert found(cf.check(text, brand="nuanbei"), "absolute_claim", "全网最软", text)
+    text = "这是全网价格最低的基础款T恤。"
+    assert found(cf.check(text, brand="jianyi"), "absolute_claim", "价格最低", text)
 
 
 def test_a_coupon_usable_for_the_policys_days_is_grounded(cf):

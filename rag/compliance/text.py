@@ -184,6 +184,7 @@ _MEASURABLE = (
     "薄", "厚", "软", "硬", "轻", "重", "大", "小", "长", "短", "宽", "窄", "高", "低", "浓", "淡", "新", "早", "晚",
     "多", "少", "细", "粗", "深", "浅", "滋润", "保暖", "透气", "清爽", "温和", "便宜", "贵",
 )  # fmt: skip
+_A_LINE_OF_OURS = re.compile(r"的[\u4e00-\u9fff]{1,4}款")  # 店里价格最低的基础款, 我们家最薄的夏季款
 _ALL_OF_OURS = re.compile(r"所有[\u4e00-\u9fff]{1,6}[里中]")  # 我们家所有奶嘴里质地最软的
 _IN_OUR_LINE = re.compile(r"(?:系列|全线)(?:里|中|内)")  # 这款精华在抗老系列里价格最低, 澜序全线中浓度最高
 _MARKET = (
@@ -221,6 +222,7 @@ def within_our_range(compact: str, start: int = 0, end: int | None = None) -> bo
         and not any(w in before or w in after for w in _MARKET)
         and (
             any(w in after[:8] for w in _ONE_OF_OURS)
+            or _A_LINE_OF_OURS.search(after[:10]) is not None
             or _ALL_OF_OURS.search(before) is not None
             or _IN_OUR_LINE.search(before) is not None
         )
