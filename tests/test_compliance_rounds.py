@@ -328,8 +328,17 @@ def test_a_delay_and_a_gift_worth_an_amount_are_not_numbers_we_promise(cf):
     assert "30元" in flagged, result.violations
 
 
+# Written for these rules, in none of the eval sets: impatience, a guarantee of any outcome, a drug replaced.
+ROUND16 = [
+    ("forbidden_service_phrase", "一个奶嘴挑了半天还没定，要买就赶紧下单吧。", "要买就赶紧下单"),
+    ("forbidden_service_phrase", "这点钱还想要什么面料？", "这点钱还想要什么"),
+    ("unconditional_promise", "您别急，您要什么补偿都行。", "您要什么补偿都行"),
+    ("medical_claim", "这支膏完全能取代抗生素。", "取代抗生素"),
+]
+
+
 @pytest.mark.parametrize(
-    ("category", "text", "match"), ROUND5 + ROUND6 + ROUND7 + ROUND8 + ROUND9 + ROUND10 + ROUND11
+    ("category", "text", "match"), ROUND5 + ROUND6 + ROUND7 + ROUND8 + ROUND9 + ROUND10 + ROUND11 + ROUND16
 )
 def test_wording_family_is_found(cf, category, text, match):
     result = cf.check(text, brand="nuanbei")
@@ -373,6 +382,20 @@ LEFT_ALONE7 = [
 )
 def test_family_guard_leaves_text_alone(cf, text, quiet):
     result = cf.check(text, brand="nuanbei")
+    assert not [v for v in result.violations if v.category in quiet], result.violations
+
+
+LEFT_ALONE16 = [
+    ("早晚各用一次就好，用完记得防晒。", {"absolute_claim"}),  # how to use it, no cure promised
+    ("仓库找半天才找到您的订单，让您久等了。", {"ungrounded_commitment"}),  # a long while, no span promised
+    ("网上说的明星同款是谣言，我们没有这样的合作。", {"false_authority"}),  # named to deny it
+    ("只要包裹还没发出都可以改地址哦。", {"unconditional_promise"}),  # the policy's own condition
+]
+
+
+@pytest.mark.parametrize(("text", "quiet"), LEFT_ALONE16)
+def test_usage_a_long_while_a_denied_rumour_and_the_policys_condition_are_left_alone(cf, text, quiet):
+    result = cf.check(text, brand="lanxu")
     assert not [v for v in result.violations if v.category in quiet], result.violations
 
 

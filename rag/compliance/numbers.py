@@ -289,6 +289,8 @@ def _is_commitment(norm: str, start: int, end: int, kind: str, unit: str) -> boo
         return False
     if kind == "time" and _advises_or_reports(norm, start, end):
         return False
+    if kind == "time" and norm[start:end] == "半天" and start and norm[start - 1] in "问等找说聊想看挑选试磨":
+        return False  # 一件衣服问半天, 找半天: "a long while", no span we promise
     if kind == "time" and norm.startswith(("都不", "也不"), end):
         return False  # 一天都不会耽误: "not even a day", no span we promise
     if (
