@@ -131,9 +131,8 @@ def _answers(server: ApiServer, path: str) -> bool:
 
 def server_env(root: Path, kb: Path, **settings) -> dict:
     """Return the environment of a server over `root`'s data and `kb`: only the settings named here."""
-    env = base_env()
     return (
-        env
+        base_env()
         | {"HUASHU_DATA_DIR": str(root / "data"), "HUASHU_KB_PATH": str(kb)}
         | {f"HUASHU_{k.upper()}": str(v) for k, v in settings.items()}
     )
